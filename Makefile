@@ -1,0 +1,92 @@
+# ember: one multi-call binary, its applet symlinks, tests and benchmarks.
+#
+#   make                 build $(BUILD)/ember
+#   make install         binary + one symlink per applet (PREFIX, DESTDIR)
+#   make check           every test this machine can run; ends "N passed, N failed, N skipped"
+#   make check-asan      the same suite on an AddressSanitizer + UBSan build
+#   make check-kernel    the device-mapper tests, inside a Debian kernel under QEMU
+#   make bench           benchmark figures (never fails on a time)
+#   make demo            the demonstration (scripts/demo)
+
+BUILD ?= build
+PREFIX ?= /usr/local
+CC ?= cc
+CFLAGS ?= -O2 -g
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+
+PKGS := sqlite3 libcjson
+# Headers only: libcurl and libdevmapper are loaded with dlopen, never linked.
+DLOPEN_PKGS := libcurl devmapper
+
+APPLETS := $(shell sed -n 's/^APPLET(\([a-z]*\))$$/\1/p' applets/applets.def)
+SRCS := $(sort $(wildcard applets/*.c lib/*.c platform/*.c))
+OBJS := $(SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS := $(filter $(BUILD)/lib/% $(BUILD)/platform/%,$(OBJS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+EMBER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-iquote lib -iquote platform -iquote applets -DEMBER_VERSION='"$(VERSION)"' \
+	$(shell pkg-config --cflags $(PKGS) $(DLOPEN_PKGS))
+EMBER_LDLIBS := $(shell pkg-config --libs $(PKGS)) -ldl
+
+.PHONY: all install uninstall check check-unit check-cli check-kernel check-asan bench demo \
+	clean format fuzz
+all: $(BUILD)/ember
+
+$(BUILD)/ember: $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(EMBER_LDLIBS)
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h platform/*.h applets/*.h) applets/applets.def
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EMBER_CFLAGS) -MMD -c -o $@ $<
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EMBER_CFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS) -lcmocka
+
+install: $(BUILD)/ember
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/ember $(DESTDIR)$(PREFIX)/bin/ember
+	for a in $(APPLETS); do ln -sf ember $(DESTDIR)$(PREFIX)/bin/ember-$$a; done
+	for s in ember-up ember-down; do \
+		[ ! -f scripts/$$s ] || install -m 0755 scripts/$$s $(DESTDIR)$(PREFIX)/bin/$$s; done
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/ember $(APPLETS:%=$(DESTDIR)$(PREFIX)/bin/ember-%)
+
+# The groups make check runs: unit tests, CLI tests, then the kernel tests.
+KERNEL_GROUP := $(if $(SKIP_KERNEL),,scripts/kernel-test-group)
+check: $(BUILD)/ember $(UNIT_BINS)
+	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/run $(UNIT_BINS) \
+		$(sort $(wildcard tests/cli/*.sh)) $(if $(wildcard scripts/kernel-test),$(KERNEL_GROUP))
+
+check-unit: $(UNIT_BINS)
+	@tests/run $(UNIT_BINS)
+
+check-cli: $(BUILD)/ember
+	@EMBER=$(abspath $(BUILD)/ember) tests/run $(sort $(wildcard tests/cli/*.sh))
+
+check-kernel: $(BUILD)/ember
+	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/run scripts/kernel-test-group
+
+# The sanitizer build runs the whole suite but the kernel group: the initramfs
+# carries no sanitizer runtime (check-kernel runs the plain build there).
+check-asan:
+	$(MAKE) BUILD=build-asan CC=clang \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" SKIP_KERNEL=1 check
+
+bench: $(BUILD)/ember
+	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/bench/run
+
+demo: $(BUILD)/ember
+	@EMBER=$(abspath $(BUILD)/ember) scripts/demo
+
+format:
+	clang-format -i $(SRCS) $(wildcard lib/*.h platform/*.h applets/*.h tests/unit/*.c)
+
+clean:
+	rm -rf build build-asan
+
+-include $(OBJS:.o=.d)

@@ -1,0 +1,94 @@
+#include "error.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static char message[1024];
+static char hint[512];
+static int code = EXIT_INTERNAL;
+
+static int record(int c, int errnum, const char *fmt, va_list ap)
+{
+	int n;
+
+	n = vsnprintf(message, sizeof(message), fmt, ap);
+	if (errnum && n >= 0 && (size_t)n < sizeof(message))
+		snprintf(message + n, sizeof(message) - n, ": %s", strerror(errnum));
+	hint[0] = '\0';
+	code = c;
+	return -1;
+}
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	record(EXIT_INTERNAL, 0, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int error_code(int c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	record(c, 0, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int error_errno(const char *fmt, ...)
+{
+	int errnum = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	record(EXIT_TEMP, errnum ? errnum : EIO, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int error_errnum(int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	record(EXIT_TEMP, errnum ? errnum : EIO, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void error_hint(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(hint, sizeof(hint), fmt, ap);
+	va_end(ap);
+}
+
+const char *error_message(void)
+{
+	return message[0] ? message : "unknown error";
+}
+
+const char *error_hint_text(void)
+{
+	return hint[0] ? hint : NULL;
+}
+
+int error_exit_code(void)
+{
+	return code;
+}
+
+void error_clear(void)
+{
+	message[0] = '\0';
+	hint[0] = '\0';
+	code = EXIT_INTERNAL;
+}

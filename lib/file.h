@@ -1,0 +1,19 @@
+/* file: whole-file reads and crash-safe writes. */
+#ifndef EMBER_FILE_H
+#define EMBER_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Read a whole file (NUL-terminated, owned by the caller). ENOENT is returned
+ * as -2 with no error recorded, so callers can tell "absent" from "broken". */
+int file_read(const char *path, char **data, size_t *len);
+/* Write via a temporary file in the same directory: write, fsync, rename over
+ * PATH, fsync the directory. Readers see the old or the new file, never half. */
+int file_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* mkdir -p; the last component gets MODE, missing parents 0755. */
+int file_mkdirs(const char *path, mode_t mode);
+/* rm -rf of a directory we own; refuses "/" and relative paths. */
+int file_remove_tree(const char *path);
+
+#endif

@@ -1,0 +1,58 @@
+/* install: the installation. It owns the state directory, config.json and
+ * the database handle, and exposes one generic thing to the subsystems: its
+ * namespace (the instance id, or none for a legacy installation). Each
+ * subsystem derives its own names from that namespace. */
+#ifndef EMBER_INSTALL_H
+#define EMBER_INSTALL_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "db.h"
+
+#define INSTALL_DEFAULT_DIR "/var/lib/ember"
+#define INSTALL_LEGACY_SUBNET "10.100.0.0/16"
+
+struct install {
+	char dir[PATH_MAX];   /* canonical absolute path of the state directory */
+	char id[5];           /* 4 lowercase hex characters; "" when legacy */
+	struct cidr subnet;   /* the default subnet for allocations */
+	struct db db;
+	int db_ready;
+	/* set by install_init when the derived subnet had to move */
+	char moved_from[CIDR_LEN];
+	char moved_why[128];
+};
+
+struct install_opts {
+	const char *id;      /* --instance-id, or NULL */
+	const char *subnet;  /* --ip-subnet, or NULL */
+	int legacy;          /* --legacy: no instance id, legacy names */
+};
+
+/* The instance id, or NULL for a legacy installation. */
+const char *install_namespace(const struct install *in);
+/* The low 16 bits of FNV-1a-32 over PATH, as 4 lowercase hex characters. */
+void install_derive_id(const char *path, char id[5]);
+/* 10.S.0.0/16 with S = (FNV-1a-32 over the 4 id characters >> 8) & 0xff. */
+void install_default_subnet(const char *id, struct cidr *c);
+/* Exactly 4 hex characters, lowercased into ID; anything else exit 100. */
+int install_parse_id(const char *s, char id[5]);
+/* A subnet given by an operator: a network address with prefix 8-30. */
+int install_parse_subnet(const char *s, struct cidr *c);
+
+/* The state directory an applet uses: --state-dir, $EMBER_STATE_DIR, or the default. */
+const char *install_dir_default(const char *given);
+/* Load an existing installation (exit 100 when there is none, 101 when its
+ * config is corrupt). The database is opened on first install_db(). */
+int install_load(struct install *in, const char *dir);
+/* Create the installation, or confirm that it exists with these settings. */
+int install_init(struct install *in, const char *dir, const struct install_opts *o, int *created);
+int install_db(struct install *in, struct db **db);
+/* DIR/REL into BUF. */
+int install_path(const struct install *in, char *buf, size_t n, const char *rel);
+void install_release(struct install *in);
+
+#endif

@@ -1,0 +1,38 @@
+#include "lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "error.h"
+
+int lock_take(const char *path, int mode)
+{
+	int fd, op;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error_errno("unable to open lock '%s'", path);
+	op = (mode & LOCK_SHARED) ? LOCK_SH : LOCK_EX;
+	if (mode & LOCK_TRY)
+		op |= LOCK_NB;
+	while (flock(fd, op) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK && (mode & LOCK_TRY)) {
+			close(fd);
+			return -2;
+		}
+		error_errno("unable to lock '%s'", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void lock_release(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

@@ -1,0 +1,222 @@
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+
+extern char **environ;
+int spawn_verbose;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
+{
+	char *p;
+
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 4096;
+
+		while (c < *len + n + 1)
+			c *= 2;
+		p = realloc(*buf, c);
+		if (!p)
+			return error_errno("unable to grow a buffer");
+		*buf = p;
+		*cap = c;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+static void print_argv(const char *const argv[])
+{
+	int i;
+
+	fputs("+", stderr);
+	for (i = 0; argv[i]; i++)
+		fprintf(stderr, " %s", argv[i]);
+	fputc('\n', stderr);
+}
+
+int spawn_run(const char *const argv[], const char *input, size_t input_len,
+	      int timeout_ms, struct spawn *s)
+{
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+	size_t out_cap = 0, err_cap = 0, written = 0;
+	posix_spawn_file_actions_t fa;
+	long long deadline;
+	struct pollfd pfd[3];
+	int rc = -1, wstatus, n, fa_ok = 0;
+	pid_t pid = -1;
+	char buf[8192];
+	ssize_t r;
+
+	memset(s, 0, sizeof(*s));
+	if (spawn_verbose)
+		print_argv(argv);
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+		error_errno("unable to create a pipe for '%s'", argv[0]);
+		goto out;
+	}
+	if (posix_spawn_file_actions_init(&fa) != 0) {
+		error_errno("unable to run '%s'", argv[0]);
+		goto out;
+	}
+	fa_ok = 1;
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	n = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	if (n != 0) {
+		pid = -1;
+		error_errnum(n, "unable to run '%s'", argv[0]);
+		if (n == ENOENT)
+			error_hint("install it, or check PATH");
+		goto out;
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	in[0] = out[1] = err[1] = -1;
+	if (!input || input_len == 0) {
+		close(in[1]);
+		in[1] = -1;
+	} else {
+		fcntl(in[1], F_SETFL, O_NONBLOCK);
+	}
+	/* a child that exits early must not kill us with SIGPIPE on its stdin */
+	signal(SIGPIPE, SIG_IGN);
+
+	deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	while (out[0] >= 0 || err[0] >= 0) {
+		int wait_ms = -1;
+
+		pfd[0] = (struct pollfd){.fd = out[0], .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = err[0], .events = POLLIN};
+		pfd[2] = (struct pollfd){.fd = in[1], .events = POLLOUT};
+		if (deadline) {
+			wait_ms = (int)(deadline - now_ms());
+			if (wait_ms <= 0) {
+				s->timed_out = 1;
+				break;
+			}
+		}
+		n = poll(pfd, 3, wait_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error_errno("unable to wait for '%s'", argv[0]);
+			goto out;
+		}
+		if (pfd[2].revents) {
+			r = write(in[1], input + written, input_len - written);
+			if (r > 0)
+				written += (size_t)r;
+			if (r < 0 && errno != EAGAIN) {
+				close(in[1]);
+				in[1] = -1;
+			} else if (written == input_len) {
+				close(in[1]);
+				in[1] = -1;
+			}
+		}
+		if (pfd[0].revents) {
+			r = read(out[0], buf, sizeof(buf));
+			if (r > 0) {
+				if (append(&s->out, &s->out_len, &out_cap, buf, (size_t)r) < 0)
+					goto out;
+			} else if (r == 0 || errno != EINTR) {
+				close(out[0]);
+				out[0] = -1;
+			}
+		}
+		if (pfd[1].revents) {
+			r = read(err[0], buf, sizeof(buf));
+			if (r > 0) {
+				if (append(&s->err, &s->err_len, &err_cap, buf, (size_t)r) < 0)
+					goto out;
+			} else if (r == 0 || errno != EINTR) {
+				close(err[0]);
+				err[0] = -1;
+			}
+		}
+	}
+	if (s->timed_out) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &wstatus, 0);
+		pid = -1;
+		error_code(EXIT_TEMP, "'%s' did not finish within %d ms", argv[0], timeout_ms);
+		goto out;
+	}
+	while (waitpid(pid, &wstatus, 0) < 0) {
+		if (errno != EINTR) {
+			error_errno("unable to wait for '%s'", argv[0]);
+			goto out;
+		}
+	}
+	pid = -1;
+	s->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+	if (!s->out && append(&s->out, &s->out_len, &out_cap, "", 0) < 0)
+		goto out;
+	if (!s->err && append(&s->err, &s->err_len, &err_cap, "", 0) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &wstatus, 0);
+	}
+	if (fa_ok)
+		posix_spawn_file_actions_destroy(&fa);
+	for (n = 0; n < 2; n++) {
+		if (in[n] >= 0)
+			close(in[n]);
+		if (out[n] >= 0)
+			close(out[n]);
+		if (err[n] >= 0)
+			close(err[n]);
+	}
+	if (rc < 0)
+		spawn_release(s);
+	return rc;
+}
+
+void spawn_release(struct spawn *s)
+{
+	free(s->out);
+	free(s->err);
+	s->out = s->err = NULL;
+	s->out_len = s->err_len = 0;
+}
+
+const char *spawn_reason(struct spawn *s)
+{
+	char *text = s->err && s->err_len ? s->err : s->out;
+	char *end, *start;
+
+	if (!text || !*text)
+		return "no message";
+	end = text + strlen(text);
+	while (end > text && (end[-1] == '\n' || end[-1] == ' '))
+		*--end = '\0';
+	start = strrchr(text, '\n');
+	return start ? start + 1 : text;
+}

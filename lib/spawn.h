@@ -1,0 +1,29 @@
+/* spawn: run another program from an argv (never a shell), feed it stdin,
+ * capture its stdout and stderr, and kill it when it outlives a timeout. */
+#ifndef EMBER_SPAWN_H
+#define EMBER_SPAWN_H
+
+#include <stddef.h>
+
+struct spawn {
+	int status;       /* exit code, or 128 + signal */
+	int timed_out;
+	char *out;        /* NUL-terminated, owned */
+	size_t out_len;
+	char *err;
+	size_t err_len;
+};
+
+/* Set by -v: each command is printed to stderr before it runs. */
+extern int spawn_verbose;
+
+/* Run ARGV[0] (looked up on PATH) with INPUT (may be NULL) on stdin.
+ * Returns 0 when it ran (whatever its exit code: see s->status), -1 when it
+ * could not be started or timed out (error recorded). timeout_ms <= 0: none. */
+int spawn_run(const char *const argv[], const char *input, size_t input_len,
+	      int timeout_ms, struct spawn *s);
+void spawn_release(struct spawn *s);
+/* The last line of the command's stderr (or stdout), for error messages. */
+const char *spawn_reason(struct spawn *s);
+
+#endif

@@ -1,0 +1,14 @@
+/* hostnet: the host's IPv4 addresses and routes, read from the kernel
+ * (getifaddrs and /proc/net/route), to keep a new subnet off them. */
+#ifndef EMBER_HOSTNET_H
+#define EMBER_HOSTNET_H
+
+#include <stddef.h>
+
+#include "cidr.h"
+
+/* 1 when C overlaps an address or a non-default route of this host (WHAT then
+ * names it, e.g. "address 10.1.2.3/24 on eth0"), 0 when not, -1 on error. */
+int hostnet_overlap(const struct cidr *c, char *what, size_t n);
+
+#endif

@@ -1,0 +1,129 @@
+# tests/lib.sh: sourced by every shell test file. Prints TAP on stdout.
+#
+# A test file is a list of small cases:
+#   check TITLE RC EXPECTED_STDOUT CMD [ARG...]   run CMD, compare exit code and stdout
+#                                                 (EXPECTED_STDOUT '*' = any); after it,
+#                                                 $T_OUT and $T_ERR hold what CMD printed
+#   ok TITLE CMD [ARG...]                         pass when CMD exits 0
+#   is TITLE GOT WANT                             pass when the two strings are equal
+#   like TITLE GOT PATTERN                        pass when GOT matches the glob PATTERN
+#   skip TITLE REASON                             one skipped case
+#   skip_all REASON                               the whole group is skipped (prints why)
+# Every file runs in its own temporary directory $T_TMP with a fresh state directory
+# ($EMBER_STATE_DIR); new_state gives another one. The applets are on PATH as symlinks.
+set -u
+T_TOP=${T_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+EMBER=${EMBER:-$T_TOP/build/ember}
+T_N=0
+T_FAILED=0
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ember-test.XXXXXX")
+T_CLEANUP=()
+T_OUT=
+T_ERR=
+T_RC=
+
+t_cleanup() {
+	local i
+	for ((i = ${#T_CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${T_CLEANUP[i]}" >/dev/null 2>&1 || true
+	done
+	rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+
+# at_exit CMD: run CMD (a string) when the file ends, last registered first.
+at_exit() { T_CLEANUP+=("$1"); }
+
+if [ ! -x "$EMBER" ]; then
+	echo "Bail out! no ember binary at $EMBER (run make)"
+	exit 1
+fi
+T_BIN=$T_TMP/bin
+mkdir -p "$T_BIN"
+ln -s "$EMBER" "$T_BIN/ember"
+for t_a in $("$EMBER" --list); do ln -s "$EMBER" "$T_BIN/ember-$t_a"; done
+unset t_a
+export PATH="$T_BIN:$PATH"
+
+new_state() {
+	T_STATES=$((${T_STATES:-0} + 1))
+	EMBER_STATE_DIR=$T_TMP/state$T_STATES
+	export EMBER_STATE_DIR
+}
+new_state
+
+t_pass() {
+	T_N=$((T_N + 1))
+	echo "ok $T_N - $1"
+}
+t_fail() {
+	T_N=$((T_N + 1))
+	T_FAILED=$((T_FAILED + 1))
+	echo "not ok $T_N - $1"
+	shift
+	local line
+	for line in "$@"; do printf '%s\n' "$line" | sed 's/^/#   /'; done
+}
+
+check() {
+	local title=$1 rc=$2 want=$3
+	shift 3
+	"$@" >"$T_TMP/.out" 2>"$T_TMP/.err" </dev/null
+	T_RC=$?
+	T_OUT=$(cat "$T_TMP/.out")
+	T_ERR=$(cat "$T_TMP/.err")
+	if [ "$T_RC" != "$rc" ]; then
+		t_fail "$title" "command: $*" "exit code $T_RC, wanted $rc" "stdout: $T_OUT" "stderr: $T_ERR"
+	elif [ "$want" != "*" ] && [ "$T_OUT" != "$want" ]; then
+		t_fail "$title" "command: $*" "stdout:" "$T_OUT" "wanted:" "$want" "stderr: $T_ERR"
+	else
+		t_pass "$title"
+	fi
+}
+
+ok() {
+	local title=$1
+	shift
+	if "$@" >"$T_TMP/.out" 2>"$T_TMP/.err" </dev/null; then
+		t_pass "$title"
+	else
+		t_fail "$title" "command failed: $*" "$(cat "$T_TMP/.out" "$T_TMP/.err")"
+	fi
+}
+
+is() {
+	if [ "$2" == "$3" ]; then t_pass "$1"; else t_fail "$1" "got:" "$2" "wanted:" "$3"; fi
+}
+
+like() {
+	# shellcheck disable=SC2053
+	if [[ $2 == $3 ]]; then t_pass "$1"; else t_fail "$1" "got:" "$2" "wanted a match of: $3"; fi
+}
+
+skip() {
+	T_N=$((T_N + 1))
+	echo "ok $T_N - $1 # SKIP $2"
+}
+
+skip_all() {
+	echo "1..0 # SKIP $1"
+	exit 0
+}
+
+# need_root_netns: the file re-executes itself inside a fresh network namespace
+# (unshare -n), so TAPs and iptables rules never touch the host's own network.
+need_netns() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root for a network namespace"
+	if [ -z "${T_IN_NETNS:-}" ]; then
+		command -v unshare >/dev/null || skip_all "unshare not found"
+		unshare -n true 2>/dev/null || skip_all "network namespaces unavailable"
+		T_IN_NETNS=1 exec unshare -n -- bash "$0" "$@"
+	fi
+	ip link set lo up
+}
+
+# done_testing: the plan line; a file's exit code says whether anything failed.
+done_testing() {
+	echo "1..$T_N"
+	[ "$T_FAILED" = 0 ]
+}
