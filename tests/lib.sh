@@ -41,7 +41,7 @@ fi
 T_BIN=$T_TMP/bin
 mkdir -p "$T_BIN"
 ln -s "$EMBER" "$T_BIN/ember"
-for t_a in $("$EMBER" --list); do ln -s "$EMBER" "$T_BIN/ember-$t_a"; done
+for t_a in $("$EMBER" --list); do ln -s "$EMBER" "$T_BIN/$t_a"; done
 unset t_a
 export PATH="$T_BIN:$PATH"
 
