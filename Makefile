@@ -56,7 +56,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/ember $(APPLETS:%=$(DESTDIR)$(PREFIX)/bin/ember-%)
 
 # The groups make check runs: unit tests, CLI tests, then the kernel tests.
-KERNEL_GROUP := $(if $(SKIP_KERNEL),,scripts/kernel-test-group)
+KERNEL_GROUP := $(if $(SKIP_KERNEL),'skip:kernel tests: $(SKIP_KERNEL)','scripts/kernel-test $(BUILD)')
 check: $(BUILD)/ember $(UNIT_BINS)
 	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/run $(UNIT_BINS) \
 		$(sort $(wildcard tests/cli/*.sh)) $(if $(wildcard scripts/kernel-test),$(KERNEL_GROUP))
@@ -68,14 +68,15 @@ check-cli: $(BUILD)/ember
 	@EMBER=$(abspath $(BUILD)/ember) tests/run $(sort $(wildcard tests/cli/*.sh))
 
 check-kernel: $(BUILD)/ember
-	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/run scripts/kernel-test-group
+	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/run 'scripts/kernel-test $(BUILD)'
 
 # The sanitizer build runs the whole suite but the kernel group: the initramfs
 # carries no sanitizer runtime (check-kernel runs the plain build there).
 check-asan:
 	$(MAKE) BUILD=build-asan CC=clang \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDFLAGS="-fsanitize=address,undefined" SKIP_KERNEL=1 check
+		LDFLAGS="-fsanitize=address,undefined" \
+		SKIP_KERNEL="the initramfs carries no sanitizer runtime; make check-kernel runs them" check
 
 bench: $(BUILD)/ember
 	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/bench/run
