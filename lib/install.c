@@ -340,6 +340,19 @@ int install_init(struct install *in, const char *dir, const struct install_opts 
 		return -1;
 	if (absolute(dir, abs) < 0)
 		return -1;
+	/* A new installation's explicit subnet must be off the host's addresses
+	 * and routes; checked before anything is made. An existing one is not
+	 * checked again: its own TAP addresses live in it. */
+	if (o->subnet && snprintf(path, sizeof(path), "%s/config.json", abs) < (int)sizeof(path) &&
+	    access(path, F_OK) < 0) {
+		rc = hostnet_overlap(&subnet, why, sizeof(why));
+		if (rc > 0) {
+			error_code(EXIT_USAGE, "subnet '%s' overlaps %s on this host", o->subnet, why);
+			error_hint("choose a subnet that no address or route of this host uses");
+		}
+		if (rc != 0)
+			return -1;
+	}
 
 	if (file_mkdirs(abs, 0700) < 0)
 		return -1;
@@ -368,15 +381,6 @@ int install_init(struct install *in, const char *dir, const struct install_opts 
 		else
 			install_derive_id(in->dir, in->id);
 		if (o->subnet) {
-			rc = hostnet_overlap(&subnet, why, sizeof(why));
-			if (rc != 0) {
-				if (rc > 0) {
-					error_code(EXIT_USAGE, "subnet '%s' overlaps %s on this host", o->subnet, why);
-					error_hint("choose a subnet that no address or route of this host uses");
-				}
-				rc = -1;
-				goto out;
-			}
 			in->subnet = subnet;
 		} else if (derive_subnet(in) < 0) {
 			rc = -1;
