@@ -35,7 +35,7 @@ SQLITE_STATIC := -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm -lpthread
 SQLITE_LIBS := $(if $(SQLITE_A),$(SQLITE_STATIC),$(shell pkg-config --libs sqlite3))
 EMBER_LDLIBS := -Wl,--as-needed $(SQLITE_LIBS) $(shell pkg-config --libs libcjson) -ldl
 
-.PHONY: all install uninstall check check-unit check-cli check-kernel check-asan bench demo \
+.PHONY: all install uninstall check check-all check-unit check-cli check-kernel check-asan bench demo \
 	clean format fuzz
 all: $(BUILD)/ember
 
@@ -48,7 +48,7 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h platform/*.h applets/*.h) applets/applets.d
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EMBER_CFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(EMBER_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS) -lcmocka
 
 install: $(BUILD)/ember
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -60,9 +60,20 @@ install: $(BUILD)/ember
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/ember $(APPLETS:%=$(DESTDIR)$(PREFIX)/bin/ember-%)
 
+# check and demo install what they need first (scripts/install-deps), then run
+# in a fresh make, whose pkg-config flags see the new packages.
+check:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory check-all
+
+demo:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory $(BUILD)/ember >/dev/null
+	@EMBER=$(abspath $(BUILD)/ember) scripts/demo
+
 # The groups make check runs: unit tests, CLI tests, then the kernel tests.
 KERNEL_GROUP := $(if $(SKIP_KERNEL),'skip:kernel tests: $(SKIP_KERNEL)','scripts/kernel-test $(BUILD)')
-check: $(BUILD)/ember $(UNIT_BINS)
+check-all: $(BUILD)/ember $(UNIT_BINS)
 	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/run $(UNIT_BINS) \
 		$(sort $(wildcard tests/cli/*.sh)) $(if $(wildcard scripts/kernel-test),$(KERNEL_GROUP))
 
@@ -78,16 +89,14 @@ check-kernel: $(BUILD)/ember
 # The sanitizer build runs the whole suite but the kernel group: the initramfs
 # carries no sanitizer runtime (check-kernel runs the plain build there).
 check-asan:
-	$(MAKE) BUILD=build-asan CC=clang \
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory BUILD=build-asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" \
-		SKIP_KERNEL="the initramfs carries no sanitizer runtime; make check-kernel runs them" check
+		SKIP_KERNEL="the initramfs carries no sanitizer runtime; make check-kernel runs them" check-all
 
 bench: $(BUILD)/ember
 	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/bench/run
-
-demo: $(BUILD)/ember
-	@EMBER=$(abspath $(BUILD)/ember) scripts/demo
 
 format:
 	clang-format -i $(SRCS) $(wildcard lib/*.h platform/*.h applets/*.h tests/unit/*.c)
