@@ -98,10 +98,29 @@ check-asan:
 bench: $(BUILD)/ember
 	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/bench/run
 
+# libFuzzer targets for the parsers (tests/fuzz/fuzz_*.c), each run for
+# FUZZ_SECONDS. Needs clang and its runtime (scripts/install-deps).
+FUZZ_SECONDS ?= 20
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined
+fuzz:
+	@scripts/install-deps
+	@rm -rf build-fuzz && mkdir -p build-fuzz
+	@set -e; for f in $(FUZZ_SRCS); do \
+		n=$$(basename $$f .c); \
+		clang $(FUZZ_FLAGS) $(EMBER_CFLAGS) -Wno-strict-prototypes -o build-fuzz/$$n $$f \
+			$(filter-out applets/%,$(SRCS)) $(shell pkg-config --libs $(PKGS)) -ldl; \
+		mkdir -p build-fuzz/$$n.corpus; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/$$n.corpus 2>build-fuzz/$$n.log \
+			|| { tail -30 build-fuzz/$$n.log; exit 1; }; \
+		grep -E '^Done|^#[0-9]+.*DONE' build-fuzz/$$n.log | tail -1; \
+	done
+
 format:
 	clang-format -i $(SRCS) $(wildcard lib/*.h platform/*.h applets/*.h tests/unit/*.c)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(OBJS:.o=.d)

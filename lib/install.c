@@ -115,8 +115,7 @@ static int absolute(const char *dir, char out[PATH_MAX])
 	return 0;
 }
 
-/* Fill IN from the config text. */
-static int parse_config(struct install *in, const char *path, const char *text)
+int install_parse_config(struct install *in, const char *path, const char *text)
 {
 	const cJSON *id, *subnet, *version;
 	cJSON *root;
@@ -171,7 +170,7 @@ static int read_config(struct install *in)
 		return -1;
 	rc = file_read(path, &text, NULL);
 	if (rc == 0)
-		rc = parse_config(in, path, text);
+		rc = install_parse_config(in, path, text);
 	else if (rc == -1)
 		error_hint("check the permissions of '%s'", path);
 	free(text);

@@ -43,6 +43,10 @@ int install_parse_id(const char *s, char id[5]);
 /* A subnet given by an operator: a network address with prefix 8-30. */
 int install_parse_subnet(const char *s, struct cidr *c);
 
+/* Fill IN's id and subnet from the text of config.json (PATH names it in
+ * errors); a corrupt config is exit 101. */
+int install_parse_config(struct install *in, const char *path, const char *text);
+
 /* The state directory an applet uses: --state-dir, $EMBER_STATE_DIR, or the default. */
 const char *install_dir_default(const char *given);
 /* Load an existing installation (exit 100 when there is none, 101 when its
