@@ -150,7 +150,7 @@ void iproute_links_release(struct iproute_links *links)
 }
 
 /* ip's stderr: the message of the failing line and the "Command failed -:N" line. */
-static void read_failure(const char *err, struct iproute_failure *f)
+void iproute_parse_failure(const char *err, struct iproute_failure *f)
 {
 	const char *line = err, *end, *p;
 	size_t len;
@@ -211,7 +211,7 @@ int iproute_batch(const char *script, int force, struct iproute_failure *f)
 		rc = 0;
 		goto out;
 	}
-	read_failure(s.err, f);
+	iproute_parse_failure(s.err, f);
 	error_code(EXIT_TEMP, "ip -batch: %s", f->message);
 out:
 	spawn_release(&s);

@@ -54,6 +54,9 @@ struct iproute_failure {
 	char message[256];
 };
 
+/* Read F from the stderr of a failed `ip -batch` (pure). */
+void iproute_parse_failure(const char *err, struct iproute_failure *f);
+
 /* Run SCRIPT (lines of ip commands) as one `ip [-force] -batch -`. 0 when
  * every line succeeded; -1 otherwise, with F filled and an error recorded
  * ("ip -batch: MESSAGE", exit 111). With FORCE, ip goes on after a failing line. */
