@@ -124,9 +124,9 @@ int pool_parse_size(const char *what, const char *s, uint64_t *bytes)
 	case 'g': case 'G': mult = GIB; end++; break;
 	case 't': case 'T': mult = 1024 * GIB; end++; break;
 	}
-	if (mult > 1 && (strcmp(end, "iB") == 0 || strcmp(end, "ib") == 0))
+	if (mult > 1 && strcmp(end, "iB") == 0)
 		end += 2;
-	else if (strcmp(end, "B") == 0 || strcmp(end, "b") == 0)
+	else if (strcmp(end, "B") == 0)
 		end++;
 	if (*end || v == 0 || v > UINT64_MAX / mult)
 		goto bad;
@@ -1509,6 +1509,7 @@ int pool_import(struct install *in, const char *image, const char *file, pool_pr
 		struct pool_volume *v)
 {
 	char name[POOL_NAME_LEN], uuid[DMDEV_UUID_LEN], path[POOL_NAME_LEN + 16];
+	struct dmdev_info info;
 	struct vrow r, old;
 	struct stat sb;
 	uint64_t size;
@@ -1524,12 +1525,16 @@ int pool_import(struct install *in, const char *image, const char *file, pool_pr
 			return error_code(EXIT_USAGE, "no image file '%s'", file);
 		return error_errno("unable to open '%s'", file);
 	}
-	if (fstat(src, &sb) < 0 || (end = lseek(src, 0, SEEK_END)) < 0 || lseek(src, 0, SEEK_SET) < 0) {
+	if (fstat(src, &sb) < 0) {
 		error_errno("unable to read '%s'", file);
 		goto out0;
 	}
 	if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode)) {
 		error_code(EXIT_USAGE, "'%s' is not a file or a block device", file);
+		goto out0;
+	}
+	if ((end = lseek(src, 0, SEEK_END)) < 0 || lseek(src, 0, SEEK_SET) < 0) {
+		error_errno("unable to read '%s'", file);
 		goto out0;
 	}
 	if (end == 0) {
@@ -1557,7 +1562,7 @@ int pool_import(struct install *in, const char *image, const char *file, pool_pr
 		rc = 0;
 		goto out;
 	}
-	if (thin_create(&c, &r, NULL, "import") < 0)
+	if (volume_device(&c, &r, &info) < 0 || thin_create(&c, &r, NULL, "import") < 0)
 		goto out;
 	vrow_names(&c, &r, name, sizeof(name), uuid, sizeof(uuid));
 	dmdev_path(name, path, sizeof(path));
@@ -1589,6 +1594,7 @@ int pool_clone(struct install *in, const char *image, const char *owner, uint64_
 	       struct pool_volume *v)
 {
 	struct vrow base, r, old;
+	struct dmdev_info info;
 	struct ctx c;
 	int rc = -1, found;
 
@@ -1628,6 +1634,9 @@ int pool_clone(struct install *in, const char *image, const char *owner, uint64_
 		}
 		r = old;
 	} else {
+		/* a device of that name that is not ours stops it before anything is made */
+		if (volume_device(&c, &r, &info) < 0)
+			goto out;
 		if (thin_create(&c, &r, &base, "clone") < 0)
 			goto out;
 		if (vrow_set_state(&c, &r, "ready", -1) < 0)
