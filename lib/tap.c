@@ -542,15 +542,19 @@ static int link_matches(const struct iproute_link *l, const struct tap_params *p
 	char addr[CIDR_LEN];
 
 	cidr_format(&p->address, addr);
-	return l->tap && l->naddr == 1 && strcmp(l->addr, addr) == 0 && l->mtu == p->mtu &&
-	       id_of(0, l->user) == p->uid && id_of(1, l->group) == p->gid;
+	/* up and without IPv6 addresses: a batch that died before its last line
+	 * left a link that is not what was asked for */
+	return l->tap && l->up && l->ninet6 == 0 && l->naddr == 1 && strcmp(l->addr, addr) == 0 &&
+	       l->mtu == p->mtu && id_of(0, l->user) == p->uid && id_of(1, l->group) == p->gid;
 }
 
 static int refuse_other(const char *owner, const char *name, const char *address, int mtu,
-			const char *user, const char *group)
+			const char *user, const char *group, const char *state)
 {
-	error_code(EXIT_REFUSED, "TAP '%s' of '%s' exists with other parameters: address %s mtu %d user %s group %s",
-		   name, owner, *address ? address : "-", mtu, *user ? user : "-", *group ? group : "-");
+	error_code(EXIT_REFUSED,
+		   "TAP '%s' of '%s' exists with other parameters: address %s mtu %d user %s group %s%s",
+		   name, owner, *address ? address : "-", mtu, *user ? user : "-", *group ? group : "-",
+		   state);
 	error_hint("delete it first with 'ember-tap delete %s'", owner);
 	return -1;
 }
@@ -581,7 +585,7 @@ int tap_create(struct install *in, const char *owner, const struct tap_params *p
 			if (!same_params(&row, p)) {
 				format_id(0, row.uid, user);
 				format_id(1, row.gid, group);
-				refuse_other(owner, row.name, row.address, row.mtu, user, group);
+				refuse_other(owner, row.name, row.address, row.mtu, user, group, "");
 				goto out;
 			}
 			tap_from_link(t, &l, owner, 1);
@@ -607,7 +611,8 @@ int tap_create(struct install *in, const char *owner, const struct tap_params *p
 			/* made by a create that did not live to record it: the ifalias
 			 * proves it ours; adopt it when it is what is asked for */
 			if (!link_matches(&l, p)) {
-				refuse_other(owner, l.name, l.addr, l.mtu, l.user, l.group);
+				refuse_other(owner, l.name, l.addr, l.mtu, l.user, l.group,
+					     l.up ? (l.ninet6 ? " (with IPv6)" : "") : " (down)");
 				goto out;
 			}
 			if (row_put(db, owner, name, p) < 0)

@@ -134,6 +134,15 @@ sqlite3 "$EMBER_STATE_DIR/state.db" "DELETE FROM tap WHERE owner = 'vm4'"
 check "delete removes an unrecorded link proven ours" 0 "vm4 $a4 yes" ember-tap delete vm4
 ok "it is gone" bash -c "! ip link show dev $a4 2>/dev/null"
 
+a5=$(tapname $A vm5)
+printf '%s\n' "tuntap add dev $a5 mode tap" "link set dev $a5 alias ember:$A:vm5" \
+	"address add 10.0.0.25/30 dev $a5" | ip -batch - # a create that died before its last line
+check "create does not adopt a half-made link (down): 102" 102 "" ember-tap create vm5 --address 10.0.0.25/30
+like "saying so" "$T_ERR" "*TAP '$a5' of 'vm5' exists with other parameters: address 10.0.0.25/30 mtu 1500 user - group - (down)*"
+check "delete removes it" 0 "vm5 $a5 yes" ember-tap delete vm5
+check "then create makes it whole" 0 "vm5 $a5 10.0.0.25/30 1500 - - up" ember-tap create vm5 --address 10.0.0.25/30
+check "and delete removes it again" 0 "vm5 $a5 yes" ember-tap delete vm5
+
 ## a record whose link is gone (a reboot)
 ip link del dev "$a3"
 check "show says missing" 0 "vm3 $a3 10.0.0.9/30 1500 - - missing" ember-tap show vm3
