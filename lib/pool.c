@@ -515,6 +515,39 @@ out:
 	return rc;
 }
 
+static int record_tid(struct ctx *c, long long tid);
+
+/* The record is ready and the pool's recorded transaction id is TID, in one
+ * transaction. */
+static int vrow_ready(struct ctx *c, const struct vrow *r, long long tid)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_begin(c->db) < 0)
+		return -1;
+	if (db_prepare(c->db, &st, "UPDATE pool_volume SET state = 'ready', op_tid = NULL, updated = ? "
+				   "WHERE kind = ? AND name = ?") < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 2, r->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->ident, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		db_error(c->db, "unable to update a volume record");
+		goto out;
+	}
+	if (record_tid(c, tid) < 0)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = db_commit(c->db);
+out:
+	sqlite3_finalize(st);
+	if (rc < 0)
+		db_rollback(c->db);
+	return rc;
+}
+
 static int vrow_set_state(struct ctx *c, const struct vrow *r, const char *state, long long op_tid)
 {
 	char sql[192];
@@ -526,7 +559,6 @@ static int vrow_set_state(struct ctx *c, const struct vrow *r, const char *state
 	return vrow_exec(c, sql, r, op_tid, (long long)time(NULL));
 }
 
-static int record_tid(struct ctx *c, long long tid);
 
 /* Drop the record; TID >= 0 also becomes the pool's recorded transaction id. */
 static int vrow_drop(struct ctx *c, const struct vrow *r, long long tid)
@@ -1419,8 +1451,7 @@ static int thin_create(struct ctx *c, struct vrow *r, const struct vrow *origin,
 	}
 	snprintf(stepname, sizeof(stepname), "%s-committed", step);
 	crash_point(stepname);
-	if (record_tid(c, tid + 1) < 0)
-		return -1;
+	r->op_tid = tid + 1; /* the caller records it with the ready state */
 	return 0;
 undo:
 	/* the message did not get through: nothing exists in the pool */
@@ -1578,7 +1609,7 @@ int pool_import(struct install *in, const char *image, const char *file, pool_pr
 		goto out;
 	}
 	crash_point("import-copied");
-	if (vrow_set_state(&c, &r, "ready", -1) < 0)
+	if (vrow_ready(&c, &r, r.op_tid) < 0)
 		goto out;
 	snprintf(r.state, sizeof(r.state), "ready");
 	fill_volume(&c, &r, v);
@@ -1637,9 +1668,7 @@ int pool_clone(struct install *in, const char *image, const char *owner, uint64_
 		/* a device of that name that is not ours stops it before anything is made */
 		if (volume_device(&c, &r, &info) < 0)
 			goto out;
-		if (thin_create(&c, &r, &base, "clone") < 0)
-			goto out;
-		if (vrow_set_state(&c, &r, "ready", -1) < 0)
+		if (thin_create(&c, &r, &base, "clone") < 0 || vrow_ready(&c, &r, r.op_tid) < 0)
 			goto out;
 		snprintf(r.state, sizeof(r.state), "ready");
 		crash_point("clone-ready");

@@ -84,7 +84,7 @@ int dmdev_load(void)
 {
 	if (lib.handle)
 		return 0;
-	lib.handle = dlopen(LIBDEVMAPPER, RTLD_NOW | RTLD_LOCAL);
+	lib.handle = dlopen(LIBDEVMAPPER, RTLD_LAZY | RTLD_LOCAL);
 	if (!lib.handle) {
 		error_code(EXIT_TEMP, "unable to load %s: %s", LIBDEVMAPPER, dlerror());
 		error_hint("install libdevmapper1.02.1");
