@@ -400,6 +400,24 @@ static int read_link(const char *name, struct iproute_link *l)
 	return 1;
 }
 
+/* Every link, when any could be ours (or ALL is asked for); else none, and
+ * no ip is run: a link can only be ours if its name has our prefix. */
+static int read_links(const struct install *in, int all, struct iproute_links *links)
+{
+	char prefix[TAP_NAME_LEN];
+	int r;
+
+	links->v = NULL;
+	links->n = 0;
+	if (!all) {
+		tap_prefix(in, prefix);
+		r = iproute_any_link_prefixed(prefix);
+		if (r <= 0)
+			return r;
+	}
+	return iproute_links_read(NULL, links);
+}
+
 static int link_owned_by(const struct install *in, const struct iproute_link *l, const char *owner)
 {
 	char who[NAME_MAX_LEN + 1];
@@ -711,7 +729,7 @@ int tap_delete(struct install *in, const char *owner, struct tap *t, int *delete
 	} else {
 		/* no record: a create that did not live to record its link may
 		 * have left one, which only its ifalias proves */
-		if (iproute_links_read(NULL, &links) < 0 || owned_links(in, &links, owner, &names, &n) < 0)
+		if (read_links(in, 0, &links) < 0 || owned_links(in, &links, owner, &names, &n) < 0)
 			goto out;
 		if (n > 0) {
 			snprintf(t->name, sizeof(t->name), "%s", names[0]);
@@ -752,7 +770,7 @@ int tap_show(struct install *in, const char *owner, struct tap *t)
 			tap_from_row(t, in, owner, &row);
 		return 1;
 	}
-	if (iproute_links_read(NULL, &links) < 0)
+	if (read_links(in, 0, &links) < 0)
 		return -1;
 	r = 0;
 	for (i = 0; i < links.n && !r; i++) {
@@ -788,7 +806,7 @@ int tap_list(struct install *in, int all, struct tap_list *out_list)
 
 	out_list->v = NULL;
 	out_list->n = 0;
-	if (tap_db(in, &db) < 0 || iproute_links_read(NULL, &links) < 0)
+	if (tap_db(in, &db) < 0 || read_links(in, all, &links) < 0)
 		goto out;
 	cap = links.n + 16;
 	v = calloc((size_t)cap, sizeof(*v));
@@ -864,7 +882,7 @@ int tap_teardown(struct install *in)
 		return -1;
 	if (tap_db(in, &db) < 0)
 		goto out;
-	if (iproute_links_read(NULL, &links) < 0 || owned_links(in, &links, NULL, &names, &n) < 0)
+	if (read_links(in, 0, &links) < 0 || owned_links(in, &links, NULL, &names, &n) < 0)
 		goto out;
 	if (delete_links(names, n, 1) < 0) {
 		/* -force went on past a failing line (a link that vanished

@@ -252,6 +252,21 @@ int iproute_link_exists(const char *name)
 	return if_nametoindex(name) != 0;
 }
 
+int iproute_any_link_prefixed(const char *prefix)
+{
+	struct if_nameindex *all, *i;
+	size_t n = strlen(prefix);
+	int found = 0;
+
+	all = if_nameindex();
+	if (!all)
+		return error_errno("unable to list the links");
+	for (i = all; i->if_index != 0 && !found; i++)
+		found = strncmp(i->if_name, prefix, n) == 0;
+	if_freenameindex(all);
+	return found;
+}
+
 int iproute_has_ipv6(void)
 {
 	return access("/proc/sys/net/ipv6/conf", F_OK) == 0;

@@ -45,6 +45,10 @@ int iproute_links_read(const char *dev, struct iproute_links *links);
 
 /* 1 when a link called NAME exists (a cheap ioctl, no program run), 0 when not. */
 int iproute_link_exists(const char *name);
+/* 1 when any link's name starts with PREFIX (if_nameindex: netlink, no
+ * program run), 0 when none, -1 on error. Lets readers skip ip when there
+ * is nothing to read. */
+int iproute_any_link_prefixed(const char *prefix);
 
 /* Why a batch failed: the 1-based line ip stopped at (0 when unknown) and
  * the kernel's or ip's message, without "Error: " and a final period. */

@@ -33,25 +33,49 @@ done
 us() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-# One round: REPS creates then REPS deletes with ember-tap, then the same with
-# ip; creates and deletes are timed apart, so a create never pays for the
-# kernel's clean-up after the delete just before it.
-: >"$dir/create" && : >"$dir/both"
-for ((r = 0; r < rounds; r++)); do
+# One side of a round: REPS creates then REPS deletes, timed apart, so a
+# create never pays for the kernel's clean-up after the delete just before it.
+ember_side() {
+	local t0 t1 t2 i
 	t0=$(us)
 	for ((i = 0; i < reps; i++)); do ember-tap -q create "b$i" --address "10.8.$i.1/30"; done
 	t1=$(us)
 	for ((i = 0; i < reps; i++)); do ember-tap -q delete "b$i"; done
 	t2=$(us)
+	ec=$((t1 - t0)) ed=$((t2 - t1))
+}
+ip_side() {
+	local t0 t1 t2 i
+	t0=$(us)
 	for ((i = 0; i < reps; i++)); do
 		ip -batch - <"$dir/create$i.batch"
 		echo 1 >"/proc/sys/net/ipv6/conf/ref$i/disable_ipv6"
 	done
-	t3=$(us)
+	t1=$(us)
 	for ((i = 0; i < reps; i++)); do ip -batch - <"$dir/delete$i.batch"; done
-	t4=$(us)
-	echo "$((t1 - t0)) $((t3 - t2))" | awk -v n="$reps" '{printf "%.1f %.1f %.4f\n", $1 / n, $2 / n, $1 / $2}' >>"$dir/create"
-	echo "$((t2 - t0)) $((t4 - t2))" | awk -v n="$reps" '{printf "%.1f %.1f %.4f\n", $1 / n, $2 / n, $1 / $2}' >>"$dir/both"
+	t2=$(us)
+	ic=$((t1 - t0)) id=$((t2 - t1))
+}
+# what any ember command costs before it does anything: its own process
+start_side() {
+	local t0 t1 t2 i
+	t0=$(us)
+	for ((i = 0; i < reps; i++)); do ember-tap --version >/dev/null; done
+	t1=$(us)
+	for ((i = 0; i < reps; i++)); do /bin/true; done
+	t2=$(us)
+	es=$((t1 - t0)) ts=$((t2 - t1))
+}
+
+# Rounds alternate which side goes first (ABBA), so neither always follows
+# the other's deletes.
+: >"$dir/create" && : >"$dir/both" && : >"$dir/start"
+for ((r = 0; r < rounds; r++)); do
+	if ((r % 2)); then ip_side && ember_side; else ember_side && ip_side; fi
+	start_side
+	echo "$ec $ic" | awk -v n="$reps" '{printf "%.1f %.1f %.4f\n", $1 / n, $2 / n, $1 / $2}' >>"$dir/create"
+	echo "$((ec + ed)) $((ic + id))" | awk -v n="$reps" '{printf "%.1f %.1f %.4f\n", $1 / n, $2 / n, $1 / $2}' >>"$dir/both"
+	echo "$es $ts" | awk -v n="$reps" '{printf "%.1f %.1f\n", $1 / n, $2 / n}' >>"$dir/start"
 done
 left=$(ip -o link show | grep -c -e ' ref[0-9]' -e ' embe01-' || true)
 [ "$left" = 0 ] || echo "tap: warning: $left link(s) left behind"
@@ -68,3 +92,7 @@ for what in create both; do
 		printf 'tap: create + delete: ratio ember/ip (median of %d interleaved rounds of %d): %.2fx (goal <= 1.3x)\n' "$rounds" "$reps" "$ratio"
 	fi
 done
+e=$(cut -d' ' -f1 "$dir/start" | median)
+t=$(cut -d' ' -f2 "$dir/start" | median)
+printf 'tap: for scale: one process start here costs %.0f us (ember-tap --version; /bin/true %.0f us);\n' "$e" "$t"
+printf 'tap:   ember-tap create is that plus the same ip -batch as the reference, a database lookup and insert\n'

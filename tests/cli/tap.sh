@@ -41,7 +41,8 @@ check "--address outside create: 100" 100 "" ember-tap show vm1 --address 10.0.0
 check "--all outside list: 100" 100 "" ember-tap show vm1 --all
 check "--help prints the usage" 0 "*" ember-tap --help
 like "naming every verb, the fields and exit codes" "$T_OUT" "*create OWNER*delete OWNER*show OWNER*list*owner name address mtu user group state*exit codes*"
-check "list of nothing prints nothing" 0 "" ember-tap list
+check "list of nothing prints nothing" 0 "" ember-tap -v list
+is "and, with no link of our prefix, runs no ip at all" "$T_ERR" ""
 check "list -j of nothing is an empty array" 0 "[]" ember-tap list -j
 check "without an installation: 100" 100 "" ember-tap list --state-dir "$T_TMP/none"
 
@@ -263,5 +264,9 @@ is "of 8 racing creates of one owner with other addresses, one wins and 7 are re
 is "and one link exists for it" "$(ip -d link show | grep -c "alias ember:$A:same$")" 1
 check "deinit removes all of them" 0 "*" ember-init deinit
 is "no TAP is left" "$(ip -o link show | grep -c ' em')" 0
+is "nor any record" "$(rows)" ""
+check "deinit again: nothing of ours, so no ip is run" 0 "*" ember-init -v deinit
+printf '%s\n' "$T_ERR" >"$T_TMP/deinit.err"
+ok "  (no '+ ip' on stderr)" bash -c "! grep -q '^+ ip ' '$T_TMP/deinit.err'"
 
 done_testing
