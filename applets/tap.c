@@ -1,45 +1,45 @@
 /* ember-tap: this installation's TAP devices, through iproute2. */
 static const char usage[] =
-	"usage: ember-tap [OPTION...] VERB\n"
-	"\n"
-	"  create OWNER --address HOST_IP/PREFIX [--mtu N] [--user U] [--group G]\n"
-	"                      create OWNER's TAP (persistent, single queue, IPv6 off,\n"
-	"                      the address and MTU, up) with one ip -batch; again with\n"
-	"                      the same parameters: succeed and print it\n"
-	"  delete OWNER        remove OWNER's TAP and its record; absent: succeed\n"
-	"  show OWNER          print OWNER's TAP\n"
-	"  list [--all]        this installation's TAPs; --all also every other TAP and\n"
-	"                      every link with another installation's alias (read-only)\n"
-	"\n"
-	"options:\n"
-	"      --address IP/P      create: the host's address on the TAP and its prefix\n"
-	"                          (a unicast host address, prefix 8-32)\n"
-	"      --mtu N             create: the MTU, 68-65535 (default 1500)\n"
-	"      --user U            create: the user that may open the TAP (name or number)\n"
-	"      --group G           create: the group that may open the TAP (name or number)\n"
-	"      --all               list: also TAPs that are not this installation's\n"
-	"      --state-dir DIR     state directory (default $EMBER_STATE_DIR, else /var/lib/ember)\n"
-	"  -j, --json              print JSON\n"
-	"  -q, --quiet             print no result and no warnings\n"
-	"  -v, --verbose           print each external command (and ip batch) on stderr\n"
-	"  -h, --help              print this help\n"
-	"      --version           print the version\n"
-	"\n"
-	"output:\n"
-	"  create, show, list: one line per TAP (JSON: an object; list: an array):\n"
-	"    owner name address mtu user group state\n"
-	"    state is up, down, or missing (recorded, but no such link in the kernel);\n"
-	"    user and group are '-' when none\n"
-	"  list --all: the same plus 'mine' (yes when this installation's) and 'alias'\n"
-	"    (the link's ifalias; in plain mode blanks show as '_'); owner is '-' for a\n"
-	"    TAP without an ember alias\n"
-	"  delete: owner name deleted\n"
-	"\n"
-	"exit codes:\n"
-	"  0 ok   1 show: no such TAP   100 usage or bad input (bad owner, address, MTU,\n"
-	"  user, group; a parameter the kernel refuses)   101 corrupt state\n"
-	"  102 refused (exists with other parameters; no free name)\n"
-	"  111 system failure: ip failed, database busy (retry may work)\n";
+    "usage: ember-tap [OPTION...] VERB\n"
+    "\n"
+    "  create OWNER --address HOST_IP/PREFIX [--mtu N] [--user U] [--group G]\n"
+    "                      create OWNER's TAP (persistent, single queue, IPv6 off,\n"
+    "                      the address and MTU, up) with one ip -batch; again with\n"
+    "                      the same parameters: succeed and print it\n"
+    "  delete OWNER        remove OWNER's TAP and its record; absent: succeed\n"
+    "  show OWNER          print OWNER's TAP\n"
+    "  list [--all]        this installation's TAPs; --all also every other TAP and\n"
+    "                      every link with another installation's alias (read-only)\n"
+    "\n"
+    "options:\n"
+    "      --address IP/P      create: the host's address on the TAP and its prefix\n"
+    "                          (a unicast host address, prefix 8-32)\n"
+    "      --mtu N             create: the MTU, 68-65535 (default 1500)\n"
+    "      --user U            create: the user that may open the TAP (name or number)\n"
+    "      --group G           create: the group that may open the TAP (name or number)\n"
+    "      --all               list: also TAPs that are not this installation's\n"
+    "      --state-dir DIR     state directory (default $EMBER_STATE_DIR, else /var/lib/ember)\n"
+    "  -j, --json              print JSON\n"
+    "  -q, --quiet             print no result and no warnings\n"
+    "  -v, --verbose           print each external command (and ip batch) on stderr\n"
+    "  -h, --help              print this help\n"
+    "      --version           print the version\n"
+    "\n"
+    "output:\n"
+    "  create, show, list: one line per TAP (JSON: an object; list: an array):\n"
+    "    owner name address mtu user group state\n"
+    "    state is up, down, or missing (recorded, but no such link in the kernel);\n"
+    "    user and group are '-' when none\n"
+    "  list --all: the same plus 'mine' (yes when this installation's) and 'alias'\n"
+    "    (the link's ifalias; in plain mode blanks show as '_'); owner is '-' for a\n"
+    "    TAP without an ember alias\n"
+    "  delete: owner name deleted\n"
+    "\n"
+    "exit codes:\n"
+    "  0 ok   1 show: no such TAP   100 usage or bad input (bad owner, address, MTU,\n"
+    "  user, group; a parameter the kernel refuses)   101 corrupt state\n"
+    "  102 refused (exists with other parameters; no free name)\n"
+    "  111 system failure: ip failed, database busy (retry may work)\n";
 
 #include <stdio.h>
 #include <string.h>
@@ -50,12 +50,12 @@ static const char usage[] =
 enum { OPT_ADDRESS = OPT_APPLET, OPT_MTU, OPT_USER, OPT_GROUP, OPT_ALL };
 
 static const struct option options[] = {
-	{"address", required_argument, NULL, OPT_ADDRESS},
-	{"mtu", required_argument, NULL, OPT_MTU},
-	{"user", required_argument, NULL, OPT_USER},
-	{"group", required_argument, NULL, OPT_GROUP},
-	{"all", no_argument, NULL, OPT_ALL},
-	{0},
+    {"address", required_argument, NULL, OPT_ADDRESS},
+    {"mtu", required_argument, NULL, OPT_MTU},
+    {"user", required_argument, NULL, OPT_USER},
+    {"group", required_argument, NULL, OPT_GROUP},
+    {"all", no_argument, NULL, OPT_ALL},
+    {0},
 };
 
 static const char *address, *mtu, *user, *group;
@@ -206,11 +206,11 @@ static int do_list(int argc, char **argv)
 }
 
 static const struct verb verbs[] = {
-	{"create", do_create, 1, 1},
-	{"delete", do_delete, 1, 1},
-	{"show", do_show, 1, 1},
-	{"list", do_list, 0, 0},
-	{0},
+    {"create", do_create, 1, 1},
+    {"delete", do_delete, 1, 1},
+    {"show", do_show, 1, 1},
+    {"list", do_list, 0, 0},
+    {0},
 };
 
 int tap_main(int argc, char **argv)

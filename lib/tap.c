@@ -157,27 +157,31 @@ int tap_parse_params(const char *address, const char *mtu, const char *user, con
 		return error_code(EXIT_USAGE, "--address HOST_IP/PREFIX is required");
 	if (cidr_parse(address, &p->address) < 0) {
 		error_code(EXIT_USAGE, "invalid address '%s'", address);
-		error_hint("give the host's address on the TAP and its prefix, such as 10.0.0.1/30");
+		error_hint(
+		    "give the host's address on the TAP and its prefix, such as 10.0.0.1/30");
 		return -1;
 	}
 	a = p->address.addr;
 	if (p->address.prefix < 8)
-		return error_code(EXIT_USAGE, "invalid address '%s': the prefix must be 8 to 32", address);
-	if ((a >> 24) == 0 || (a >> 24) == 127 || (a >> 28) >= 14)
-		return error_code(EXIT_USAGE,
-				  "invalid address '%s': not a unicast host address (zero, loopback, "
-				  "multicast or reserved)",
+		return error_code(EXIT_USAGE, "invalid address '%s': the prefix must be 8 to 32",
 				  address);
+	if ((a >> 24) == 0 || (a >> 24) == 127 || (a >> 28) >= 14)
+		return error_code(
+		    EXIT_USAGE,
+		    "invalid address '%s': not a unicast host address (zero, loopback, "
+		    "multicast or reserved)",
+		    address);
 	if (p->address.prefix <= 30 &&
 	    (a == cidr_network(&p->address) || a == cidr_broadcast(&p->address)))
-		return error_code(EXIT_USAGE,
-				  "invalid address '%s': the network or broadcast address of its block",
-				  address);
+		return error_code(
+		    EXIT_USAGE,
+		    "invalid address '%s': the network or broadcast address of its block", address);
 	p->mtu = TAP_MTU_DEFAULT;
 	if (mtu) {
-		if (!all_digits(mtu) || strlen(mtu) > 5 || atoi(mtu) < TAP_MTU_MIN || atoi(mtu) > TAP_MTU_MAX)
-			return error_code(EXIT_USAGE, "invalid MTU '%s': a number from %d to %d", mtu,
-					  TAP_MTU_MIN, TAP_MTU_MAX);
+		if (!all_digits(mtu) || strlen(mtu) > 5 || atoi(mtu) < TAP_MTU_MIN ||
+		    atoi(mtu) > TAP_MTU_MAX)
+			return error_code(EXIT_USAGE, "invalid MTU '%s': a number from %d to %d",
+					  mtu, TAP_MTU_MIN, TAP_MTU_MAX);
 		p->mtu = atoi(mtu);
 	}
 	if (user && parse_id("user", user, &p->uid) < 0)
@@ -224,10 +228,10 @@ static long long id_of(int group, const char *s)
 /* ---- the record ---- */
 
 static const char *const tap_schema[] = {
-	/* uid/gid NULL: none; created_at in unix seconds, for reconcile's grace period */
-	"CREATE TABLE tap (owner TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-	" address TEXT NOT NULL, mtu INTEGER NOT NULL, uid INTEGER, gid INTEGER,"
-	" created_at INTEGER NOT NULL) STRICT",
+    /* uid/gid NULL: none; created_at in unix seconds, for reconcile's grace period */
+    "CREATE TABLE tap (owner TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " address TEXT NOT NULL, mtu INTEGER NOT NULL, uid INTEGER, gid INTEGER,"
+    " created_at INTEGER NOT NULL) STRICT",
 };
 
 struct tap_row {
@@ -241,7 +245,8 @@ static int tap_db(struct install *in, struct db **db)
 {
 	if (install_db(in, db) < 0)
 		return -1;
-	return db_migrate(*db, "tap", tap_schema, (int)(sizeof(tap_schema) / sizeof(tap_schema[0])));
+	return db_migrate(*db, "tap", tap_schema,
+			  (int)(sizeof(tap_schema) / sizeof(tap_schema[0])));
 }
 
 static void copy_text(sqlite3_stmt *st, int col, char *buf, size_t n)
@@ -256,8 +261,12 @@ static void read_row(sqlite3_stmt *st, int col, struct tap_row *r)
 	copy_text(st, col, r->name, sizeof(r->name));
 	copy_text(st, col + 1, r->address, sizeof(r->address));
 	r->mtu = sqlite3_column_int(st, col + 2);
-	r->uid = sqlite3_column_type(st, col + 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, col + 3);
-	r->gid = sqlite3_column_type(st, col + 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, col + 4);
+	r->uid = sqlite3_column_type(st, col + 3) == SQLITE_NULL
+		     ? -1
+		     : sqlite3_column_int64(st, col + 3);
+	r->gid = sqlite3_column_type(st, col + 4) == SQLITE_NULL
+		     ? -1
+		     : sqlite3_column_int64(st, col + 4);
 }
 
 /* OWNER's record: 1 found, 0 not, -1 error. */
@@ -312,8 +321,10 @@ static int row_put(struct db *db, const char *owner, const char *name, const str
 	cidr_format(&p->address, addr);
 	if (db_begin(db) < 0)
 		return -1;
-	if (db_prepare(db, &st, "INSERT OR REPLACE INTO tap (owner, name, address, mtu, uid, gid, created_at)"
-				" VALUES (?, ?, ?, ?, ?, ?, ?)") < 0)
+	if (db_prepare(
+		db, &st,
+		"INSERT OR REPLACE INTO tap (owner, name, address, mtu, uid, gid, created_at)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?)") < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -370,7 +381,8 @@ static void tap_from_link(struct tap *t, const struct iproute_link *l, const cha
 	snprintf(t->alias, sizeof(t->alias), "%s", l->alias);
 }
 
-static void tap_from_row(struct tap *t, const struct install *in, const char *owner, const struct tap_row *r)
+static void tap_from_row(struct tap *t, const struct install *in, const char *owner,
+			 const struct tap_row *r)
 {
 	memset(t, 0, sizeof(*t));
 	snprintf(t->owner, sizeof(t->owner), "%s", owner);
@@ -389,6 +401,8 @@ static int read_link(const char *name, struct iproute_link *l)
 {
 	struct iproute_links links;
 
+	if (!iproute_link_exists(name))
+		return 0; /* no ip run for what is not there */
 	if (iproute_links_read(name, &links) < 0)
 		return -1;
 	if (links.n == 0) {
@@ -526,13 +540,14 @@ static int make_link(const struct install *in, const char *owner, const char *na
 			if (iproute_link_exists(name))
 				return 1;
 			error_code(f.refused ? EXIT_USAGE : EXIT_TEMP,
-				   "unable to create TAP '%s' for '%s': %s", name, owner, f.message);
+				   "unable to create TAP '%s' for '%s': %s", name, owner,
+				   f.message);
 			return -1;
 		}
 		/* the kernel refusing a parameter (netlink "Error: ...") will refuse it
 		 * again: bad input; anything else may pass on a retry */
-		error_code(f.refused ? EXIT_USAGE : EXIT_TEMP, "unable to create TAP '%s' for '%s': %s",
-			   name, owner, f.message);
+		error_code(f.refused ? EXIT_USAGE : EXIT_TEMP,
+			   "unable to create TAP '%s' for '%s': %s", name, owner, f.message);
 		/* from line 2 on, line 1 made the link; without a line number, only a
 		 * link whose ifalias proves it this owner's is ours to remove */
 		if (f.line > 1 || (f.line == 0 && link_exists_owned(in, name, owner) == 1))
@@ -551,7 +566,8 @@ static int same_params(const struct tap_row *r, const struct tap_params *p)
 	char addr[CIDR_LEN];
 
 	cidr_format(&p->address, addr);
-	return strcmp(r->address, addr) == 0 && r->mtu == p->mtu && r->uid == p->uid && r->gid == p->gid;
+	return strcmp(r->address, addr) == 0 && r->mtu == p->mtu && r->uid == p->uid &&
+	       r->gid == p->gid;
 }
 
 /* Is link L what P asks for? */
@@ -569,10 +585,11 @@ static int link_matches(const struct iproute_link *l, const struct tap_params *p
 static int refuse_other(const char *owner, const char *name, const char *address, int mtu,
 			const char *user, const char *group, const char *state)
 {
-	error_code(EXIT_REFUSED,
-		   "TAP '%s' of '%s' exists with other parameters: address %s mtu %d user %s group %s%s",
-		   name, owner, *address ? address : "-", mtu, *user ? user : "-", *group ? group : "-",
-		   state);
+	error_code(
+	    EXIT_REFUSED,
+	    "TAP '%s' of '%s' exists with other parameters: address %s mtu %d user %s group %s%s",
+	    name, owner, *address ? address : "-", mtu, *user ? user : "-", *group ? group : "-",
+	    state);
 	error_hint("delete it first with 'ember-tap delete %s'", owner);
 	return -1;
 }
@@ -603,7 +620,8 @@ int tap_create(struct install *in, const char *owner, const struct tap_params *p
 			if (!same_params(&row, p)) {
 				format_id(0, row.uid, user);
 				format_id(1, row.gid, group);
-				refuse_other(owner, row.name, row.address, row.mtu, user, group, "");
+				refuse_other(owner, row.name, row.address, row.mtu, user, group,
+					     "");
 				goto out;
 			}
 			tap_from_link(t, &l, owner, 1);
@@ -663,15 +681,16 @@ int tap_create(struct install *in, const char *owner, const struct tap_params *p
 		goto out;
 	}
 	error_code(EXIT_REFUSED, "no free TAP name for '%s' in %d tries", owner, TAP_CANDIDATES);
-	error_hint("links of other programs hold every name derived from it; list them with 'ember-tap list --all'");
+	error_hint("links of other programs hold every name derived from it; list them with "
+		   "'ember-tap list --all'");
 out:
 	lock_release(lock);
 	return rc;
 }
 
 /* The links of this namespace that are OWNER's (every owner's when NULL), proven. */
-static int owned_links(const struct install *in, const struct iproute_links *links, const char *owner,
-		       const char ***names, int *n)
+static int owned_links(const struct install *in, const struct iproute_links *links,
+		       const char *owner, const char ***names, int *n)
 {
 	char who[NAME_MAX_LEN + 1];
 	int i;
@@ -774,7 +793,8 @@ int tap_show(struct install *in, const char *owner, struct tap *t)
 		return -1;
 	r = 0;
 	for (i = 0; i < links.n && !r; i++) {
-		if (tap_owned(in, links.v[i].name, links.v[i].alias, who) && strcmp(who, owner) == 0) {
+		if (tap_owned(in, links.v[i].name, links.v[i].alias, who) &&
+		    strcmp(who, owner) == 0) {
 			tap_from_link(t, &links.v[i], owner, 1);
 			r = 1;
 		}
@@ -825,7 +845,8 @@ int tap_list(struct install *in, int all, struct tap_list *out_list)
 			tap_from_link(&v[n++], l, NULL, 0); /* foreign */
 	}
 	/* records whose link is not in the kernel (or is not provably ours) */
-	if (db_prepare(db, &st, "SELECT owner, name, address, mtu, uid, gid FROM tap ORDER BY owner") < 0)
+	if (db_prepare(db, &st,
+		       "SELECT owner, name, address, mtu, uid, gid FROM tap ORDER BY owner") < 0)
 		goto out;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *owner = (const char *)sqlite3_column_text(st, 0);
@@ -833,7 +854,8 @@ int tap_list(struct install *in, int all, struct tap_list *out_list)
 		read_row(st, 1, &row);
 		seen = 0;
 		for (i = 0; i < n && !seen; i++)
-			seen = v[i].mine && strcmp(v[i].owner, owner) == 0 && strcmp(v[i].name, row.name) == 0;
+			seen = v[i].mine && strcmp(v[i].owner, owner) == 0 &&
+			       strcmp(v[i].name, row.name) == 0;
 		if (seen)
 			continue;
 		if (n == cap) {
@@ -890,10 +912,12 @@ int tap_teardown(struct install *in)
 		free(names);
 		names = NULL;
 		iproute_links_release(&links);
-		if (iproute_links_read(NULL, &links) < 0 || owned_links(in, &links, NULL, &names, &n) < 0)
+		if (iproute_links_read(NULL, &links) < 0 ||
+		    owned_links(in, &links, NULL, &names, &n) < 0)
 			goto out;
 		if (n > 0) {
-			error_code(EXIT_TEMP, "unable to delete TAP '%s' of this installation", names[0]);
+			error_code(EXIT_TEMP, "unable to delete TAP '%s' of this installation",
+				   names[0]);
 			goto out;
 		}
 	}

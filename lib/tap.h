@@ -19,9 +19,9 @@
 #include "name.h"
 #include "output.h"
 
-#define TAP_NAME_LEN 16   /* IFNAMSIZ */
+#define TAP_NAME_LEN 16	  /* IFNAMSIZ */
 #define TAP_ALIAS_LEN 256 /* IFALIASZ */
-#define TAP_ID_LEN 33     /* a user or group name, or a number */
+#define TAP_ID_LEN 33	  /* a user or group name, or a number */
 #define TAP_MTU_MIN 68
 #define TAP_MTU_MAX 65535
 #define TAP_MTU_DEFAULT 1500
@@ -63,12 +63,12 @@ int tap_parse_params(const char *address, const char *mtu, const char *user, con
 struct tap {
 	char owner[NAME_MAX_LEN + 1]; /* "" for a foreign TAP */
 	char name[TAP_NAME_LEN];
-	char address[CIDR_LEN];       /* "" none */
-	int mtu;                      /* 0 unknown */
-	char user[TAP_ID_LEN];        /* "" none */
+	char address[CIDR_LEN]; /* "" none */
+	int mtu;		/* 0 unknown */
+	char user[TAP_ID_LEN];	/* "" none */
 	char group[TAP_ID_LEN];
-	const char *state;            /* "up", "down", or "missing" (recorded, not in the kernel) */
-	int mine;                     /* proven this installation's */
+	const char *state; /* "up", "down", or "missing" (recorded, not in the kernel) */
+	int mine;	   /* proven this installation's */
 	char alias[TAP_ALIAS_LEN];
 };
 

@@ -28,9 +28,8 @@ static int has_flag(const cJSON *flags, const char *flag)
 {
 	const cJSON *f;
 
-	cJSON_ArrayForEach(f, flags)
-		if (cJSON_IsString(f) && strcmp(f->valuestring, flag) == 0)
-			return 1;
+	cJSON_ArrayForEach(f, flags) if (cJSON_IsString(f) &&
+					 strcmp(f->valuestring, flag) == 0) return 1;
 	return 0;
 }
 
@@ -54,7 +53,8 @@ static int parse_addresses(const cJSON *addrs, struct iproute_link *l)
 {
 	const cJSON *a, *family, *local, *prefix;
 
-	cJSON_ArrayForEach(a, addrs) {
+	cJSON_ArrayForEach(a, addrs)
+	{
 		family = cJSON_GetObjectItemCaseSensitive(a, "family");
 		if (!cJSON_IsString(family))
 			continue;
@@ -68,10 +68,12 @@ static int parse_addresses(const cJSON *addrs, struct iproute_link *l)
 		prefix = cJSON_GetObjectItemCaseSensitive(a, "prefixlen");
 		if (!cJSON_IsString(local) || !cJSON_IsNumber(prefix) || prefix->valueint < 0 ||
 		    prefix->valueint > 32 || strlen(local->valuestring) > 15)
-			return error_code(EXIT_INTERNAL, "unable to read the addresses of '%s' from ip -j",
+			return error_code(EXIT_INTERNAL,
+					  "unable to read the addresses of '%s' from ip -j",
 					  l->name);
 		if (l->naddr++ == 0)
-			snprintf(l->addr, sizeof(l->addr), "%s/%d", local->valuestring, prefix->valueint);
+			snprintf(l->addr, sizeof(l->addr), "%s/%d", local->valuestring,
+				 prefix->valueint);
 	}
 	return 0;
 }
@@ -82,8 +84,10 @@ static int parse_link(const cJSON *item, struct iproute_link *l)
 
 	memset(l, 0, sizeof(*l));
 	name = cJSON_GetObjectItemCaseSensitive(item, "ifname");
-	if (!cJSON_IsString(name) || !*name->valuestring || strlen(name->valuestring) >= IPROUTE_NAME_LEN)
-		return error_code(EXIT_INTERNAL, "unable to read ip -j output: a link without a valid ifname");
+	if (!cJSON_IsString(name) || !*name->valuestring ||
+	    strlen(name->valuestring) >= IPROUTE_NAME_LEN)
+		return error_code(EXIT_INTERNAL,
+				  "unable to read ip -j output: a link without a valid ifname");
 	strcpy(l->name, name->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(item, "ifindex");
 	l->ifindex = cJSON_IsNumber(v) ? v->valueint : 0;
@@ -125,9 +129,11 @@ int iproute_parse_links(const char *json, struct iproute_links *links)
 			goto out;
 		}
 	}
-	cJSON_ArrayForEach(item, root) {
+	cJSON_ArrayForEach(item, root)
+	{
 		if (!cJSON_IsObject(item)) {
-			error_code(EXIT_INTERNAL, "unable to read ip -j output: a link is not an object");
+			error_code(EXIT_INTERNAL,
+				   "unable to read ip -j output: a link is not an object");
 			goto out;
 		}
 		if (parse_link(item, &links->v[links->n]) < 0)
@@ -172,7 +178,8 @@ void iproute_parse_failure(const char *err, struct iproute_failure *f)
 			if (len >= sizeof(f->message))
 				len = sizeof(f->message) - 1;
 			memcpy(f->message, line, len);
-			while (len > 0 && (f->message[len - 1] == '.' || f->message[len - 1] == ' '))
+			while (len > 0 &&
+			       (f->message[len - 1] == '.' || f->message[len - 1] == ' '))
 				len--;
 			f->message[len] = '\0';
 		}
@@ -203,7 +210,8 @@ int iproute_batch(const char *script, int force, struct iproute_failure *f)
 	int rc = -1;
 
 	memset(f, 0, sizeof(*f));
-	if (spawn_run(force ? argv_force : argv_plain, script, strlen(script), IP_TIMEOUT_MS, &s) < 0)
+	if (spawn_run(force ? argv_force : argv_plain, script, strlen(script), IP_TIMEOUT_MS, &s) <
+	    0)
 		return -1;
 	if (spawn_verbose) /* the batch is the command: show what it said */
 		print_script(script);

@@ -17,16 +17,16 @@ struct iproute_link {
 	char name[IPROUTE_NAME_LEN];
 	int ifindex;
 	int mtu;
-	int up;                          /* administratively up (flag UP) */
-	char alias[IPROUTE_ALIAS_LEN];   /* "" when none */
-	int tap;                         /* a tun device in tap mode */
+	int up;			       /* administratively up (flag UP) */
+	char alias[IPROUTE_ALIAS_LEN]; /* "" when none */
+	int tap;		       /* a tun device in tap mode */
 	int multi_queue;
 	int persist;
-	char user[IPROUTE_ID_LEN];       /* tun owner as ip prints it: a name or a number; "" none */
+	char user[IPROUTE_ID_LEN]; /* tun owner as ip prints it: a name or a number; "" none */
 	char group[IPROUTE_ID_LEN];
-	char addr[IPROUTE_ADDR_LEN];     /* the first IPv4 address "a.b.c.d/p"; "" none */
-	int naddr;                       /* how many IPv4 addresses */
-	int ninet6;                      /* how many IPv6 addresses */
+	char addr[IPROUTE_ADDR_LEN]; /* the first IPv4 address "a.b.c.d/p"; "" none */
+	int naddr;		     /* how many IPv4 addresses */
+	int ninet6;		     /* how many IPv6 addresses */
 };
 
 struct iproute_links {

@@ -8,33 +8,48 @@
 /* lo, one of our TAPs (user by name, group by number, as ip prints them), a
  * foreign multi-queue TAP whose alias has blanks, in one document. */
 static const char captured[] =
-	"[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[\"LOOPBACK\",\"UP\",\"LOWER_UP\"],\"mtu\":65536,"
-	"\"qdisc\":\"noqueue\",\"operstate\":\"UNKNOWN\",\"group\":\"default\",\"txqlen\":1000,"
-	"\"link_type\":\"loopback\",\"address\":\"00:00:00:00:00:00\",\"broadcast\":\"00:00:00:00:00:00\","
-	"\"promiscuity\":0,\"allmulti\":0,\"min_mtu\":0,\"max_mtu\":0,\"num_tx_queues\":1,\"num_rx_queues\":1,"
-	"\"gso_max_size\":65536,\"gso_max_segs\":65535,\"tso_max_size\":524280,\"tso_max_segs\":65535,"
-	"\"gro_max_size\":65536,\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\",\"prefixlen\":8,"
-	"\"scope\":\"host\",\"label\":\"lo\",\"valid_life_time\":4294967295,\"preferred_life_time\":4294967295},"
-	"{\"family\":\"inet6\",\"local\":\"::1\",\"prefixlen\":128,\"scope\":\"host\",\"valid_life_time\":4294967295,"
-	"\"preferred_life_time\":4294967295}]},"
-	"{\"ifindex\":2,\"ifname\":\"emtest-abc\",\"flags\":[\"NO-CARRIER\",\"BROADCAST\",\"MULTICAST\",\"UP\"],"
-	"\"mtu\":1400,\"qdisc\":\"pfifo_fast\",\"operstate\":\"DOWN\",\"group\":\"default\",\"txqlen\":1000,"
-	"\"link_type\":\"ether\",\"address\":\"e2:f7:0b:1d:0e:cc\",\"broadcast\":\"ff:ff:ff:ff:ff:ff\","
-	"\"promiscuity\":0,\"allmulti\":0,\"min_mtu\":68,\"max_mtu\":65521,\"linkinfo\":{\"info_kind\":\"tun\","
-	"\"info_data\":{\"type\":\"tap\",\"pi\":false,\"vnet_hdr\":false,\"multi_queue\":false,\"persist\":true,"
-	"\"user\":\"nobody\",\"group\":12345}},\"num_tx_queues\":1,\"num_rx_queues\":1,\"gso_max_size\":65536,"
-	"\"gso_max_segs\":65535,\"tso_max_size\":65536,\"tso_max_segs\":65535,\"gro_max_size\":65536,"
-	"\"ifalias\":\"ember:a3f4:vm1\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"10.0.0.1\","
-	"\"prefixlen\":30,\"scope\":\"global\",\"label\":\"emtest-abc\",\"valid_life_time\":4294967295,"
-	"\"preferred_life_time\":4294967295}]},"
-	"{\"ifindex\":3,\"ifname\":\"foreign0\",\"flags\":[\"BROADCAST\",\"MULTICAST\"],\"mtu\":1500,"
-	"\"qdisc\":\"noop\",\"operstate\":\"DOWN\",\"group\":\"default\",\"txqlen\":1000,\"link_type\":\"ether\","
-	"\"address\":\"a6:41:87:25:ee:a9\",\"broadcast\":\"ff:ff:ff:ff:ff:ff\",\"promiscuity\":0,\"allmulti\":0,"
-	"\"min_mtu\":68,\"max_mtu\":65521,\"linkinfo\":{\"info_kind\":\"tun\",\"info_data\":{\"type\":\"tap\","
-	"\"pi\":false,\"vnet_hdr\":false,\"multi_queue\":true,\"numqueues\":0,\"numdisabled\":0,\"persist\":true}},"
-	"\"num_tx_queues\":256,\"num_rx_queues\":256,\"gso_max_size\":65536,\"gso_max_segs\":65535,"
-	"\"tso_max_size\":65536,\"tso_max_segs\":65535,\"gro_max_size\":65536,\"ifalias\":\"my tap with spaces\","
-	"\"addr_info\":[]}]\n";
+    "[{\"ifindex\":1,\"ifname\":\"lo\",\"flags\":[\"LOOPBACK\",\"UP\",\"LOWER_UP\"],\"mtu\":65536,"
+    "\"qdisc\":\"noqueue\",\"operstate\":\"UNKNOWN\",\"group\":\"default\",\"txqlen\":1000,"
+    "\"link_type\":\"loopback\",\"address\":\"00:00:00:00:00:00\",\"broadcast\":\"00:00:00:00:00:"
+    "00\","
+    "\"promiscuity\":0,\"allmulti\":0,\"min_mtu\":0,\"max_mtu\":0,\"num_tx_queues\":1,\"num_rx_"
+    "queues\":1,"
+    "\"gso_max_size\":65536,\"gso_max_segs\":65535,\"tso_max_size\":524280,\"tso_max_segs\":65535,"
+    "\"gro_max_size\":65536,\"addr_info\":[{\"family\":\"inet\",\"local\":\"127.0.0.1\","
+    "\"prefixlen\":8,"
+    "\"scope\":\"host\",\"label\":\"lo\",\"valid_life_time\":4294967295,\"preferred_life_time\":"
+    "4294967295},"
+    "{\"family\":\"inet6\",\"local\":\"::1\",\"prefixlen\":128,\"scope\":\"host\",\"valid_life_"
+    "time\":4294967295,"
+    "\"preferred_life_time\":4294967295}]},"
+    "{\"ifindex\":2,\"ifname\":\"emtest-abc\",\"flags\":[\"NO-CARRIER\",\"BROADCAST\","
+    "\"MULTICAST\",\"UP\"],"
+    "\"mtu\":1400,\"qdisc\":\"pfifo_fast\",\"operstate\":\"DOWN\",\"group\":\"default\",\"txqlen\":"
+    "1000,"
+    "\"link_type\":\"ether\",\"address\":\"e2:f7:0b:1d:0e:cc\",\"broadcast\":\"ff:ff:ff:ff:ff:ff\","
+    "\"promiscuity\":0,\"allmulti\":0,\"min_mtu\":68,\"max_mtu\":65521,\"linkinfo\":{\"info_kind\":"
+    "\"tun\","
+    "\"info_data\":{\"type\":\"tap\",\"pi\":false,\"vnet_hdr\":false,\"multi_queue\":false,"
+    "\"persist\":true,"
+    "\"user\":\"nobody\",\"group\":12345}},\"num_tx_queues\":1,\"num_rx_queues\":1,\"gso_max_"
+    "size\":65536,"
+    "\"gso_max_segs\":65535,\"tso_max_size\":65536,\"tso_max_segs\":65535,\"gro_max_size\":65536,"
+    "\"ifalias\":\"ember:a3f4:vm1\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"10.0.0.1\","
+    "\"prefixlen\":30,\"scope\":\"global\",\"label\":\"emtest-abc\",\"valid_life_time\":4294967295,"
+    "\"preferred_life_time\":4294967295}]},"
+    "{\"ifindex\":3,\"ifname\":\"foreign0\",\"flags\":[\"BROADCAST\",\"MULTICAST\"],\"mtu\":1500,"
+    "\"qdisc\":\"noop\",\"operstate\":\"DOWN\",\"group\":\"default\",\"txqlen\":1000,\"link_type\":"
+    "\"ether\","
+    "\"address\":\"a6:41:87:25:ee:a9\",\"broadcast\":\"ff:ff:ff:ff:ff:ff\",\"promiscuity\":0,"
+    "\"allmulti\":0,"
+    "\"min_mtu\":68,\"max_mtu\":65521,\"linkinfo\":{\"info_kind\":\"tun\",\"info_data\":{\"type\":"
+    "\"tap\","
+    "\"pi\":false,\"vnet_hdr\":false,\"multi_queue\":true,\"numqueues\":0,\"numdisabled\":0,"
+    "\"persist\":true}},"
+    "\"num_tx_queues\":256,\"num_rx_queues\":256,\"gso_max_size\":65536,\"gso_max_segs\":65535,"
+    "\"tso_max_size\":65536,\"tso_max_segs\":65535,\"gro_max_size\":65536,\"ifalias\":\"my tap "
+    "with spaces\","
+    "\"addr_info\":[]}]\n";
 
 static void parses_captured_links(void **state)
 {
@@ -81,8 +96,8 @@ static void parses_captured_links(void **state)
 static void parses_link_show_without_details(void **state)
 {
 	static const char json[] =
-		"[{\"ifindex\":7,\"ifname\":\"veth0\",\"flags\":[\"BROADCAST\",\"MULTICAST\",\"UP\"],"
-		"\"mtu\":1500,\"operstate\":\"UP\",\"ifalias\":\"x\"}]";
+	    "[{\"ifindex\":7,\"ifname\":\"veth0\",\"flags\":[\"BROADCAST\",\"MULTICAST\",\"UP\"],"
+	    "\"mtu\":1500,\"operstate\":\"UP\",\"ifalias\":\"x\"}]";
 	struct iproute_links l;
 
 	(void)state;
@@ -99,10 +114,10 @@ static void parses_link_show_without_details(void **state)
 static void counts_addresses(void **state)
 {
 	static const char json[] =
-		"[{\"ifindex\":2,\"ifname\":\"t0\",\"flags\":[],\"mtu\":1500,\"addr_info\":["
-		"{\"family\":\"inet\",\"local\":\"10.0.0.1\",\"prefixlen\":30},"
-		"{\"family\":\"inet\",\"local\":\"10.9.0.1\",\"prefixlen\":24},"
-		"{\"family\":\"inet6\",\"local\":\"fe80::1\",\"prefixlen\":64}]}]";
+	    "[{\"ifindex\":2,\"ifname\":\"t0\",\"flags\":[],\"mtu\":1500,\"addr_info\":["
+	    "{\"family\":\"inet\",\"local\":\"10.0.0.1\",\"prefixlen\":30},"
+	    "{\"family\":\"inet\",\"local\":\"10.9.0.1\",\"prefixlen\":24},"
+	    "{\"family\":\"inet6\",\"local\":\"fe80::1\",\"prefixlen\":64}]}]";
 	struct iproute_links l;
 
 	(void)state;
@@ -131,15 +146,16 @@ static void empty_output_is_no_links(void **state)
 static void refuses_malformed_output(void **state)
 {
 	static const char *const bad[] = {
-		"{}",
-		"[1]",
-		"not json",
-		"[{\"ifindex\":1}]",
-		"[{\"ifname\":\"\"}]",
-		"[{\"ifname\":\"a-name-longer-than-15\"}]",
-		"[{\"ifname\":\"t0\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"10.0.0.1\",\"prefixlen\":33}]}]",
-		"[{\"ifname\":\"t0\",\"addr_info\":[{\"family\":\"inet\",\"prefixlen\":24}]}]",
-		"[{\"ifname\":\"t0\"},",
+	    "{}",
+	    "[1]",
+	    "not json",
+	    "[{\"ifindex\":1}]",
+	    "[{\"ifname\":\"\"}]",
+	    "[{\"ifname\":\"a-name-longer-than-15\"}]",
+	    "[{\"ifname\":\"t0\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"10.0.0.1\","
+	    "\"prefixlen\":33}]}]",
+	    "[{\"ifname\":\"t0\",\"addr_info\":[{\"family\":\"inet\",\"prefixlen\":24}]}]",
+	    "[{\"ifname\":\"t0\"},",
 	};
 	struct iproute_links l;
 	size_t i;
@@ -163,7 +179,8 @@ static void reads_batch_failures(void **state)
 	assert_int_equal(f.refused, 1);
 	assert_string_equal(f.message, "mtu greater than device maximum");
 
-	iproute_parse_failure("ioctl(TUNSETIFF): Device or resource busy\nCommand failed -:1\n", &f);
+	iproute_parse_failure("ioctl(TUNSETIFF): Device or resource busy\nCommand failed -:1\n",
+			      &f);
 	assert_int_equal(f.line, 1);
 	assert_int_equal(f.refused, 0);
 	assert_string_equal(f.message, "ioctl(TUNSETIFF): Device or resource busy");
@@ -180,12 +197,12 @@ static void reads_batch_failures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parses_captured_links),
-		cmocka_unit_test(parses_link_show_without_details),
-		cmocka_unit_test(counts_addresses),
-		cmocka_unit_test(empty_output_is_no_links),
-		cmocka_unit_test(refuses_malformed_output),
-		cmocka_unit_test(reads_batch_failures),
+	    cmocka_unit_test(parses_captured_links),
+	    cmocka_unit_test(parses_link_show_without_details),
+	    cmocka_unit_test(counts_addresses),
+	    cmocka_unit_test(empty_output_is_no_links),
+	    cmocka_unit_test(refuses_malformed_output),
+	    cmocka_unit_test(reads_batch_failures),
 	};
 
 	return UNIT_RUN(tests);

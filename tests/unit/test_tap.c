@@ -144,11 +144,23 @@ static void parameters_are_validated(void **state)
 static void bad_parameters_exit_100(void **state)
 {
 	static const char *const bad_addresses[] = {
-		"10.0.0.1", "10.0.0.1/33", "10.0.0.1/7", "10.0.0.0/30", "10.0.0.3/30", "0.1.2.3/24",
-		"127.0.0.1/8", "224.0.0.1/24", "240.0.0.1/8", "255.255.255.255/32", "10.0.0.256/30",
-		"a.b.c.d/24", "", "10.0.0.1/30 ",
+	    "10.0.0.1",
+	    "10.0.0.1/33",
+	    "10.0.0.1/7",
+	    "10.0.0.0/30",
+	    "10.0.0.3/30",
+	    "0.1.2.3/24",
+	    "127.0.0.1/8",
+	    "224.0.0.1/24",
+	    "240.0.0.1/8",
+	    "255.255.255.255/32",
+	    "10.0.0.256/30",
+	    "a.b.c.d/24",
+	    "",
+	    "10.0.0.1/30 ",
 	};
-	static const char *const bad_mtus[] = {"67", "65536", "0", "-1", "1500x", "", "99999999999", "0x500"};
+	static const char *const bad_mtus[] = {"67",	"65536", "0",		"-1",
+					       "1500x", "",	 "99999999999", "0x500"};
 	struct tap_params p;
 	size_t i;
 
@@ -175,13 +187,13 @@ static void bad_parameters_exit_100(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(names_derive_from_the_owner),
-		cmocka_unit_test(names_fit_ifnamsiz),
-		cmocka_unit_test(aliases),
-		cmocka_unit_test(ownership_is_exact),
-		cmocka_unit_test(alias_tokens_of_any_installation),
-		cmocka_unit_test(parameters_are_validated),
-		cmocka_unit_test(bad_parameters_exit_100),
+	    cmocka_unit_test(names_derive_from_the_owner),
+	    cmocka_unit_test(names_fit_ifnamsiz),
+	    cmocka_unit_test(aliases),
+	    cmocka_unit_test(ownership_is_exact),
+	    cmocka_unit_test(alias_tokens_of_any_installation),
+	    cmocka_unit_test(parameters_are_validated),
+	    cmocka_unit_test(bad_parameters_exit_100),
 	};
 
 	return UNIT_RUN(tests);
