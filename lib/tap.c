@@ -535,6 +535,13 @@ static int make_link(const struct install *in, const char *owner, const char *na
 	if (len < 0 || (size_t)len >= sizeof(script))
 		return error("unable to build the ip batch for '%s'", name);
 	if (iproute_batch(script, 0, &f) < 0) {
+		if (f.line < 0) {
+			/* ip could not run, or ran out of time part-way: remove what a
+			 * killed batch may have made, when its ifalias proves it ours */
+			if (link_exists_owned(in, name, owner) == 1)
+				undo_create(name);
+			return -1;
+		}
 		if (f.line == 1) {
 			/* nothing was made; a name taken since we looked is a collision */
 			if (iproute_link_exists(name))

@@ -211,8 +211,11 @@ int iproute_batch(const char *script, int force, struct iproute_failure *f)
 
 	memset(f, 0, sizeof(*f));
 	if (spawn_run(force ? argv_force : argv_plain, script, strlen(script), IP_TIMEOUT_MS, &s) <
-	    0)
+	    0) {
+		f->line = -1; /* ip did not run (or was killed): its error stays recorded */
+		snprintf(f->message, sizeof(f->message), "%s", error_message());
 		return -1;
+	}
 	if (spawn_verbose) /* the batch is the command: show what it said */
 		print_script(script);
 	if (s.status == 0) {

@@ -50,7 +50,8 @@ int iproute_link_exists(const char *name);
  * is nothing to read. */
 int iproute_any_link_prefixed(const char *prefix);
 
-/* Why a batch failed: the 1-based line ip stopped at (0 when unknown) and
+/* Why a batch failed: the 1-based line ip stopped at (0 when unknown, -1
+ * when ip could not be run or timed out, which may have done anything) and
  * the kernel's or ip's message, without "Error: " and a final period. */
 struct iproute_failure {
 	int line;
