@@ -419,21 +419,29 @@ static void pool_table(struct ctx *c, const struct backing *b, char *buf, size_t
 		 b->data_major, b->data_minor, c->block_size / 512);
 }
 
+/* Attach the backing devices, check the metadata (CHECK) and start the pool
+ * device; a failure leaves no loop device of ours behind. */
 static int start_pool(struct ctx *c, int check)
 {
 	struct backing b;
 	char table[128];
-	int r;
 
 	if (attach_backing(c, &b) < 0)
-		return -1;
-	if (b.data_bytes < c->size)
-		return error_code(EXIT_USAGE, "the data device of '%s' has %" PRIu64 " bytes, fewer than the pool's %" PRIu64,
-				  c->pool, b.data_bytes, c->size);
-	if (check && (r = dmdev_thin_check(b.meta.path)) < 0)
-		return -1;
+		goto fail;
+	if (b.data_bytes < c->size) {
+		error_code(EXIT_USAGE, "the data device of '%s' has %" PRIu64 " bytes, fewer than the pool's %" PRIu64,
+			   c->pool, b.data_bytes, c->size);
+		goto fail;
+	}
+	if (check && dmdev_thin_check(b.meta.path) < 0)
+		goto fail;
 	pool_table(c, &b, table, sizeof(table));
-	return dmdev_create(c->pool, c->pool_uuid, c->size / 512, "thin-pool", table, 0, NULL);
+	if (dmdev_create(c->pool, c->pool_uuid, c->size / 512, "thin-pool", table, 0, NULL) < 0)
+		goto fail;
+	return 0;
+fail:
+	detach_backing(c);
+	return -1;
 }
 
 /* ---- volume records ---------------------------------------------------- */

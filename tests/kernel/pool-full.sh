@@ -25,7 +25,14 @@ like "rw, about half used" "$T_OUT" "$P rw * 67108864 5[0-9] *"
 check "grow to the same size changes nothing" 0 '*' ember-pool grow --size 64M
 check "grow cannot shrink" 100 "" ember-pool grow --size 32M
 check "grow without --size" 100 "" ember-pool grow
+random_file "$T_TMP/big.img" $((80 * 1024 * 1024))
+check "an import larger than the free space fails" 111 "" ember-pool import big "$T_TMP/big.img"
+like "with the kernel's errno" "$T_ERR" "*unable to write the image into '/dev/mapper/ember-f011-img-big'*"
+check "and leaves nothing behind" 0 "0" db "SELECT count(*) FROM pool_volume WHERE name = 'big'"
+is "the database and the pool agree" "$(db_ids)" "$(pool_ids $P)"
+check "grow again" 0 '*' ember-pool grow --size 256M
+check "now the import fits" 0 '*' ember-pool import big "$T_TMP/big.img"
 check "the pool survives a reactivation at its new size" 0 '*' ember-pool destroy --force
 check "activate" 0 '*' ember-pool activate
-like "64M after activate" "$T_OUT" "$P rw * 67108864 *"
+like "256M after activate" "$T_OUT" "$P rw * 268435456 *"
 done_testing
