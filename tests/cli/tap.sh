@@ -119,6 +119,9 @@ check "an MTU the kernel refuses for a TAP (max 65521): 100" 100 "" ember-tap cr
 like "with the kernel's reason" "$T_ERR" "ember-tap: unable to create TAP '$a3' for 'vm3': mtu greater than device maximum"
 ok "the half-made link is gone" bash -c "! ip link show dev $a3 2>/dev/null"
 is "nothing changed" "$(snapshot)" "$before"
+check "without ip on PATH: 111" 111 "" env PATH="$T_BIN" ember-tap create vm8 --address 10.0.0.41/30
+like "saying so, with a hint" "$T_ERR" "ember-tap: unable to run 'ip': No such file or directory*hint: install it*"
+is "nothing changed" "$(snapshot)" "$before"
 check "the same create with an MTU it takes then works" 0 "vm3 $a3 10.0.0.9/30 1500 - - up" ember-tap create vm3 --address 10.0.0.9/30
 
 ## crash between the kernel and the database: the ifalias is the proof
