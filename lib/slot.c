@@ -434,14 +434,16 @@ static int check_ranges(struct db *db, const struct slot_table *t,
 		outside = sqlite3_column_int64(q, 3);
 		if (top + 1 - lo > held + nfree) {
 			snprintf(detail, sizeof(detail),
-				 "%lld slots of %s below its highest are neither held nor free",
-				 (long long)(top + 1 - lo - held - nfree), range);
+				 "%lld slot%s of %s below its highest %s neither held nor free",
+				 (long long)(top + 1 - lo - held - nfree), top - lo - held - nfree ? "s" : "",
+				 range, top - lo - held - nfree ? "are" : "is");
 			report(ctx, NULL, "lost", detail);
 			n++;
 		}
 		if (outside) {
-			snprintf(detail, sizeof(detail), "%lld free slots of %s are outside it (%lld-%lld)",
-				 (long long)outside, range, (long long)lo, (long long)hi);
+			snprintf(detail, sizeof(detail), "%lld free slot%s of %s %s outside it (%lld-%lld)",
+				 (long long)outside, outside > 1 ? "s" : "", range, outside > 1 ? "are" : "is",
+				 (long long)lo, (long long)hi);
 			report(ctx, NULL, "free-outside", detail);
 			n++;
 		}
