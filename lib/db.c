@@ -57,6 +57,12 @@ int db_open(struct db *db, const char *path, int create)
 	/* The timeout must be in force before journal_mode: switching to WAL
 	 * takes a lock that a concurrent opener may hold. */
 	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	/* Every applet is a short process. By default the last connection to
+	 * close checkpoints the WAL (an fsync) and deletes it, and the next
+	 * process makes it again: keep the WAL file and leave checkpoints to the
+	 * automatic one (every 1000 pages), run by whichever commit crosses it. */
+	sqlite3_db_config(db->h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_file_control(db->h, "main", SQLITE_FCNTL_PERSIST_WAL, &(int){1});
 	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;") < 0) {
 		db_close(db);
 		return -1;
