@@ -20,7 +20,12 @@ expect_show() { # DIR ID SUBNET
 			"dm_uuid_prefix EMBER--"
 	fi
 }
-tree() { (cd "$1" 2>/dev/null && find . -printf '%p %m %s\n' | sort && cat config.json 2>/dev/null); }
+# Everything an installation holds: its files, config.json, and the database by content
+# (SQLite's -wal and -shm files come and go and are not state of their own).
+tree() {
+	(cd "$1" 2>/dev/null && find . ! -name 'state.db*' -printf '%p %m %s\n' | sort &&
+		cat config.json 2>/dev/null && sqlite3 state.db .dump 2>/dev/null)
+}
 
 ## dispatch
 applets=$(printf 'ember-%s\n' cidalloc init ipalloc nat pool reconcile tap vm)
