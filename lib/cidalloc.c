@@ -20,6 +20,8 @@ static const char *const schema[] = {
 	" PRIMARY KEY (range, slot)) STRICT, WITHOUT ROWID",
 };
 
+static int bounds(void *ctx, const char *range, const char *tag, int64_t *lo, int64_t *hi);
+
 static const struct slot_table table = {
 	.leases = "cidalloc_leases",
 	.free = "cidalloc_free",
@@ -145,7 +147,7 @@ int cidalloc_release(struct install *in, const char *owner, struct cidalloc *c)
 		return rc;
 	if (db_begin(db) < 0)
 		return -1;
-	rc = slot_release(db, &table, owner, &l);
+	rc = slot_release(db, &table, owner, bounds, NULL, &l);
 	if (rc < 0) {
 		db_rollback(db);
 		return -1;

@@ -25,6 +25,8 @@ static const char *const schema[] = {
 	" last INTEGER NOT NULL) STRICT",
 };
 
+static int bounds(void *ctx, const char *range, const char *tag, int64_t *lo, int64_t *hi);
+
 static const struct slot_table table = {
 	.leases = "ipalloc_leases",
 	.free = "ipalloc_free",
@@ -414,7 +416,7 @@ int ipalloc_release(struct install *in, const char *owner, struct ipalloc *a)
 		return rc;
 	if (db_begin(db) < 0)
 		return -1;
-	rc = slot_release(db, &table, owner, &l);
+	rc = slot_release(db, &table, owner, bounds, NULL, &l);
 	if (rc == 1 && drop_subnet_if_empty(db, l.range) < 0)
 		rc = -1;
 	if (rc < 0) {

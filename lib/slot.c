@@ -278,9 +278,10 @@ static int range_in_use(struct db *db, const struct slot_table *t, const char *r
 }
 
 int slot_release(struct db *db, const struct slot_table *t, const char *owner,
-		 struct slot_lease *l)
+		 slot_bounds_fn bounds, void *ctx, struct slot_lease *l)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t lo, hi;
 	int rc;
 
 	rc = slot_get(db, t, owner, l);
@@ -297,7 +298,8 @@ int slot_release(struct db *db, const struct slot_table *t, const char *owner,
 	if (rc < 0)
 		return -1;
 	if (rc) {
-		if (free_put(db, t, l->range, l->slot) < 0)
+		if (bounds(ctx, l->range, l->tag, &lo, &hi) == 0 && l->slot >= lo && l->slot <= hi &&
+		    free_put(db, t, l->range, l->slot) < 0)
 			return -1;
 	} else {
 		/* an empty range starts again from lo, with no free list */
@@ -391,9 +393,7 @@ static int check_held_and_free(struct db *db, const struct slot_table *t, slot_r
 
 /* Per range with leases: free slots outside [lo, hi], and slots below the
  * highest that are in neither table. */
-static int check_ranges(struct db *db, const struct slot_table *t,
-			int (*bounds)(void *ctx, const char *range, const char *tag, int64_t *lo,
-				      int64_t *hi),
+static int check_ranges(struct db *db, const struct slot_table *t, slot_bounds_fn bounds,
 			slot_report_fn report, void *ctx)
 {
 	sqlite3_stmt *st = NULL, *q = NULL;
@@ -455,8 +455,7 @@ static int check_ranges(struct db *db, const struct slot_table *t,
 	return n;
 }
 
-int slot_check(struct db *db, const struct slot_table *t,
-	       int (*bounds)(void *ctx, const char *range, const char *tag, int64_t *lo, int64_t *hi),
+int slot_check(struct db *db, const struct slot_table *t, slot_bounds_fn bounds,
 	       slot_report_fn report, void *ctx)
 {
 	int a, b;

@@ -60,9 +60,16 @@ int slot_get(struct db *db, const struct slot_table *t, const char *owner, struc
  * undo), -1 error. The caller has checked that OWNER holds nothing. */
 int slot_alloc(struct db *db, const struct slot_table *t, const struct slot_space *s,
 	       const char *owner, const char *tag, struct slot_lease *l);
-/* Free OWNER's slot: 1 released (L gets what it was), 0 OWNER held none. */
+/* A range's slots: 0 with [*lo, *hi], or -1 when the range (or its TAG) is
+ * not one the subsystem could have written. */
+typedef int (*slot_bounds_fn)(void *ctx, const char *range, const char *tag, int64_t *lo,
+			      int64_t *hi);
+
+/* Free OWNER's slot: 1 released (L gets what it was), 0 OWNER held none. A
+ * slot outside its range's BOUNDS (a corrupt record) goes, but not onto the
+ * free list. */
 int slot_release(struct db *db, const struct slot_table *t, const char *owner,
-		 struct slot_lease *l);
+		 slot_bounds_fn bounds, void *ctx, struct slot_lease *l);
 /* Call FN for every lease (of RANGE, or all when NULL), by range then slot.
  * FN returning -1 stops the walk with -1. */
 int slot_each(struct db *db, const struct slot_table *t, const char *range,
@@ -76,11 +83,10 @@ typedef void (*slot_report_fn)(void *ctx, const char *owner, const char *kind, c
 
 /* The free-list invariants of every range: a slot both held and free, a free
  * slot outside its range, slots below the highest that are neither held nor
- * free (lost until the range empties). BOUNDS gives a range's lo and hi (-1:
- * the range is invalid; the subsystem reports it). Returns the number of
+ * free (lost until the range empties). A range BOUNDS does not know is the
+ * subsystem's to report. Returns the number of
  * anomalies reported, -1 on error. */
-int slot_check(struct db *db, const struct slot_table *t,
-	       int (*bounds)(void *ctx, const char *range, const char *tag, int64_t *lo, int64_t *hi),
+int slot_check(struct db *db, const struct slot_table *t, slot_bounds_fn bounds,
 	       slot_report_fn report, void *ctx);
 
 /* Set by tests only: the environment variable EMBER_TEST_CRASH=slot-alloc

@@ -70,13 +70,15 @@ static int64_t alloc(const char *range, int64_t lo, int64_t hi, const char *owne
 	return alloc_in(&s, owner);
 }
 
+static int bounds(void *ctx, const char *range, const char *tag, int64_t *lo, int64_t *hi);
+
 static int release(const char *owner)
 {
 	struct slot_lease l;
 	int rc;
 
 	assert_int_equal(db_begin(&db), 0);
-	rc = slot_release(&db, &t, owner, &l);
+	rc = slot_release(&db, &t, owner, bounds, NULL, &l);
 	assert_int_equal(db_commit(&db), 0);
 	return rc;
 }
@@ -113,11 +115,18 @@ static int bounds(void *ctx, const char *range, const char *tag, int64_t *lo, in
 {
 	(void)ctx;
 	(void)tag;
-	if (strcmp(range, "r") == 0) {
-		*lo = 10;
-		*hi = 19;
-		return 0;
-	}
+	static const struct {
+		const char *range;
+		int64_t lo, hi;
+	} known[] = {{"r", 10, 19}, {"other", 0, 3}, {"one", 0, 0}, {"big", 0, 100000}};
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(range, known[i].range) == 0) {
+			*lo = known[i].lo;
+			*hi = known[i].hi;
+			return 0;
+		}
 	return -1;
 }
 
@@ -291,6 +300,27 @@ static void check_finds_what_can_go_wrong(void **state)
 	assert_string_equal(r.kinds, "lost ");
 }
 
+static void a_corrupt_slot_released_stays_off_the_free_list(void **state)
+{
+	struct reports r;
+
+	(void)state;
+	assert_int_equal(alloc("r", 10, 19, "a"), 10);
+	assert_int_equal(alloc("r", 10, 19, "b"), 11);
+	assert_int_equal(sqlite3_exec(db.h, "INSERT INTO t_leases VALUES ('r', 5, 'low', 0);"
+					    "INSERT INTO t_leases VALUES ('nowhere', 1, 'lost', 0)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(release("low"), 1);
+	assert_int_equal(release("lost"), 1);
+	assert_int_equal(scalar("SELECT count(*) FROM t_free"), 0);
+	assert_int_equal(check(&r), 0);
+	/* a slot within the range does join it */
+	assert_int_equal(release("a"), 1);
+	assert_int_equal(scalar("SELECT slot FROM t_free"), 10);
+	assert_int_equal(check(&r), 0);
+}
+
 static int count_steps(void *ctx)
 {
 	(*(long *)ctx)++;
@@ -344,6 +374,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(skipped_slots_stay_on_the_free_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(too_many_skips_give_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(check_finds_what_can_go_wrong, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_corrupt_slot_released_stays_off_the_free_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(cost_does_not_grow_with_allocations, setup, teardown),
 	};
 
