@@ -119,10 +119,26 @@ int pool_parse_size(const char *what, const char *s, uint64_t *bytes)
 	if (errno)
 		goto bad;
 	switch (*end) {
-	case 'k': case 'K': mult = KIB; end++; break;
-	case 'm': case 'M': mult = MIB; end++; break;
-	case 'g': case 'G': mult = GIB; end++; break;
-	case 't': case 'T': mult = 1024 * GIB; end++; break;
+	case 'k':
+	case 'K':
+		mult = KIB;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mult = MIB;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mult = GIB;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1024 * GIB;
+		end++;
+		break;
 	}
 	if (mult > 1 && strcmp(end, "iB") == 0)
 		end += 2;
@@ -134,7 +150,8 @@ int pool_parse_size(const char *what, const char *s, uint64_t *bytes)
 	return 0;
 bad:
 	error_code(EXIT_USAGE, "invalid %s '%s'", what, s ? s : "");
-	error_hint("a size is a positive number of bytes with an optional K, M, G or T suffix, such as 10G");
+	error_hint("a size is a positive number of bytes with an optional K, M, G or T suffix, "
+		   "such as 10G");
 	return -1;
 }
 
@@ -178,26 +195,26 @@ struct ctx {
 };
 
 static const char *const schema[] = {
-	"CREATE TABLE pool ("
-	" id INTEGER PRIMARY KEY CHECK (id = 1),"
-	" state TEXT NOT NULL CHECK (state IN ('creating', 'ready')),"
-	" size INTEGER NOT NULL,"
-	" metadata_size INTEGER NOT NULL,"
-	" block_size INTEGER NOT NULL,"
-	" data_dev TEXT,"
-	" transaction_id INTEGER NOT NULL DEFAULT 0,"
-	" next_thin_id INTEGER NOT NULL DEFAULT 0,"
-	" created INTEGER NOT NULL) STRICT;"
-	"CREATE TABLE pool_volume ("
-	" kind TEXT NOT NULL CHECK (kind IN ('img', 'vm')),"
-	" name TEXT NOT NULL,"
-	" thin_id INTEGER NOT NULL UNIQUE,"
-	" size INTEGER NOT NULL,"
-	" image TEXT,"
-	" state TEXT NOT NULL CHECK (state IN ('creating', 'ready', 'deleting', 'faulty')),"
-	" op_tid INTEGER,"
-	" updated INTEGER NOT NULL,"
-	" PRIMARY KEY (kind, name)) STRICT;",
+    "CREATE TABLE pool ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " state TEXT NOT NULL CHECK (state IN ('creating', 'ready')),"
+    " size INTEGER NOT NULL,"
+    " metadata_size INTEGER NOT NULL,"
+    " block_size INTEGER NOT NULL,"
+    " data_dev TEXT,"
+    " transaction_id INTEGER NOT NULL DEFAULT 0,"
+    " next_thin_id INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE pool_volume ("
+    " kind TEXT NOT NULL CHECK (kind IN ('img', 'vm')),"
+    " name TEXT NOT NULL,"
+    " thin_id INTEGER NOT NULL UNIQUE,"
+    " size INTEGER NOT NULL,"
+    " image TEXT,"
+    " state TEXT NOT NULL CHECK (state IN ('creating', 'ready', 'deleting', 'faulty')),"
+    " op_tid INTEGER,"
+    " updated INTEGER NOT NULL,"
+    " PRIMARY KEY (kind, name)) STRICT;",
 };
 
 /* SIGKILL ourselves at STEP when EMBER_POOL_CRASH names it: the crash tests
@@ -216,8 +233,9 @@ static int load_row(struct ctx *c)
 	int rc;
 
 	c->have_row = 0;
-	if (db_prepare(c->db, &st, "SELECT state, size, metadata_size, block_size, data_dev, next_thin_id "
-				   "FROM pool WHERE id = 1") < 0)
+	if (db_prepare(c->db, &st,
+		       "SELECT state, size, metadata_size, block_size, data_dev, next_thin_id "
+		       "FROM pool WHERE id = 1") < 0)
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -227,7 +245,9 @@ static int load_row(struct ctx *c)
 		c->metadata_size = (uint64_t)sqlite3_column_int64(st, 2);
 		c->block_size = (uint64_t)sqlite3_column_int64(st, 3);
 		snprintf(c->data_dev, sizeof(c->data_dev), "%s",
-			 sqlite3_column_type(st, 4) == SQLITE_NULL ? "" : (const char *)sqlite3_column_text(st, 4));
+			 sqlite3_column_type(st, 4) == SQLITE_NULL
+			     ? ""
+			     : (const char *)sqlite3_column_text(st, 4));
 		c->next_thin_id = sqlite3_column_int64(st, 5);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
@@ -252,7 +272,8 @@ static int ctx_open(struct ctx *c, struct install *in, int lock)
 	if (install_db(in, &c->db) < 0 || db_migrate(c->db, "pool", schema, 1) < 0)
 		return -1;
 	if (lock) {
-		if (install_path(in, path, sizeof(path), "locks") < 0 || file_mkdirs(path, 0700) < 0 ||
+		if (install_path(in, path, sizeof(path), "locks") < 0 ||
+		    file_mkdirs(path, 0700) < 0 ||
 		    install_path(in, path, sizeof(path), "locks/pool") < 0)
 			return -1;
 		c->lock = lock_take(path, LOCK_EXCLUSIVE);
@@ -297,8 +318,9 @@ static int pool_device(struct ctx *c, struct dmdev_info *info)
 	if (strcmp(info->uuid, c->pool_uuid) != 0) {
 		error_code(EXIT_REFUSED, "device '%s' is not this installation's pool (uuid '%s')",
 			   c->pool, info->uuid);
-		error_hint("another program owns that name; ember changes only devices whose uuid is '%s'",
-			   c->pool_uuid);
+		error_hint(
+		    "another program owns that name; ember changes only devices whose uuid is '%s'",
+		    c->pool_uuid);
 		return -1;
 	}
 	return 1;
@@ -322,12 +344,14 @@ static int parse_status(const char *params, struct kstatus *k)
 		k->tid = -1;
 		return 0;
 	}
-	n = sscanf(params, "%lld %" SCNu64 "/%" SCNu64 " %" SCNu64 "/%" SCNu64 " %31s %23s %31s %31s %31s",
-		   &k->tid, &k->meta_used, &k->meta_total, &k->data_used, &k->data_total, held, mode,
-		   discard, policy, check);
+	n = sscanf(params,
+		   "%lld %" SCNu64 "/%" SCNu64 " %" SCNu64 "/%" SCNu64 " %31s %23s %31s %31s %31s",
+		   &k->tid, &k->meta_used, &k->meta_total, &k->data_used, &k->data_total, held,
+		   mode, discard, policy, check);
 	if (n < 7)
 		return error_code(EXIT_INTERNAL, "unexpected thin-pool status '%s'", params);
-	snprintf(k->mode, sizeof(k->mode), "%s", strcmp(check, "needs_check") == 0 ? "needs_check" : mode);
+	snprintf(k->mode, sizeof(k->mode), "%s",
+		 strcmp(check, "needs_check") == 0 ? "needs_check" : mode);
 	return 0;
 }
 
@@ -338,7 +362,8 @@ static int kernel_status(struct ctx *c, struct kstatus *k)
 	if (dmdev_status(c->pool, type, sizeof(type), params, sizeof(params)) < 0)
 		return -1;
 	if (strcmp(type, "thin-pool") != 0)
-		return error_code(EXIT_INTERNAL, "device '%s' is a %s, not a thin-pool", c->pool, type);
+		return error_code(EXIT_INTERNAL, "device '%s' is a %s, not a thin-pool", c->pool,
+				  type);
 	return parse_status(params, k);
 }
 
@@ -415,8 +440,8 @@ static void pool_table(struct ctx *c, const struct backing *b, char *buf, size_t
 {
 	/* error_if_no_space: a full pool fails writes at once (status
 	 * out_of_data_space) instead of queueing them; grow recovers it */
-	snprintf(buf, n, "%u:%u %u:%u %" PRIu64 " 0 1 error_if_no_space", b->meta.major, b->meta.minor,
-		 b->data_major, b->data_minor, c->block_size / 512);
+	snprintf(buf, n, "%u:%u %u:%u %" PRIu64 " 0 1 error_if_no_space", b->meta.major,
+		 b->meta.minor, b->data_major, b->data_minor, c->block_size / 512);
 }
 
 /* Attach the backing devices, check the metadata (CHECK) and start the pool
@@ -429,7 +454,9 @@ static int start_pool(struct ctx *c, int check)
 	if (attach_backing(c, &b) < 0)
 		goto fail;
 	if (b.data_bytes < c->size) {
-		error_code(EXIT_USAGE, "the data device of '%s' has %" PRIu64 " bytes, fewer than the pool's %" PRIu64,
+		error_code(EXIT_USAGE,
+			   "the data device of '%s' has %" PRIu64
+			   " bytes, fewer than the pool's %" PRIu64,
 			   c->pool, b.data_bytes, c->size);
 		goto fail;
 	}
@@ -464,7 +491,9 @@ static void vrow_read(sqlite3_stmt *st, struct vrow *r)
 	r->thin_id = sqlite3_column_int64(st, 2);
 	r->size = (uint64_t)sqlite3_column_int64(st, 3);
 	snprintf(r->image, sizeof(r->image), "%s",
-		 sqlite3_column_type(st, 4) == SQLITE_NULL ? "" : (const char *)sqlite3_column_text(st, 4));
+		 sqlite3_column_type(st, 4) == SQLITE_NULL
+		     ? ""
+		     : (const char *)sqlite3_column_text(st, 4));
 	snprintf(r->state, sizeof(r->state), "%s", sqlite3_column_text(st, 5));
 	r->op_tid = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 6);
 }
@@ -477,7 +506,8 @@ static int vrow_get(struct ctx *c, const char *kind, const char *ident, struct v
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_prepare(c->db, &st, "SELECT " VROW_COLUMNS " FROM pool_volume WHERE kind = ? AND name = ?") < 0)
+	if (db_prepare(c->db, &st,
+		       "SELECT " VROW_COLUMNS " FROM pool_volume WHERE kind = ? AND name = ?") < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ident, -1, SQLITE_STATIC);
@@ -534,8 +564,9 @@ static int vrow_ready(struct ctx *c, const struct vrow *r, long long tid)
 
 	if (db_begin(c->db) < 0)
 		return -1;
-	if (db_prepare(c->db, &st, "UPDATE pool_volume SET state = 'ready', op_tid = NULL, updated = ? "
-				   "WHERE kind = ? AND name = ?") < 0)
+	if (db_prepare(c->db, &st,
+		       "UPDATE pool_volume SET state = 'ready', op_tid = NULL, updated = ? "
+		       "WHERE kind = ? AND name = ?") < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
 	sqlite3_bind_text(st, 2, r->kind, -1, SQLITE_STATIC);
@@ -566,7 +597,6 @@ static int vrow_set_state(struct ctx *c, const struct vrow *r, const char *state
 		 state);
 	return vrow_exec(c, sql, r, op_tid, (long long)time(NULL));
 }
-
 
 /* Drop the record; TID >= 0 also becomes the pool's recorded transaction id. */
 static int vrow_drop(struct ctx *c, const struct vrow *r, long long tid)
@@ -623,8 +653,9 @@ static int vrow_insert(struct ctx *c, struct vrow *r, long long op_tid)
 	r->op_tid = op_tid;
 	snprintf(r->state, sizeof(r->state), "creating");
 	if (db_exec(c->db, "UPDATE pool SET next_thin_id = next_thin_id + 1 WHERE id = 1") < 0 ||
-	    db_prepare(c->db, &st, "INSERT INTO pool_volume (" VROW_COLUMNS ", updated) "
-				   "VALUES (?, ?, ?, ?, nullif(?, ''), 'creating', ?, ?)") < 0)
+	    db_prepare(c->db, &st,
+		       "INSERT INTO pool_volume (" VROW_COLUMNS ", updated) "
+		       "VALUES (?, ?, ?, ?, nullif(?, ''), 'creating', ?, ?)") < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, r->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->ident, -1, SQLITE_STATIC);
@@ -651,7 +682,8 @@ out:
 
 /* ---- volume devices ---------------------------------------------------- */
 
-static void vrow_names(struct ctx *c, const struct vrow *r, char *name, size_t n, char *uuid, size_t un)
+static void vrow_names(struct ctx *c, const struct vrow *r, char *name, size_t n, char *uuid,
+		       size_t un)
 {
 	volume_name(c->in, r->kind, r->ident, name, n);
 	uuid_of(c->in, r->kind, r->ident, uuid, un);
@@ -668,7 +700,8 @@ static int volume_device(struct ctx *c, const struct vrow *r, struct dmdev_info 
 	if (!info->exists)
 		return 0;
 	if (strcmp(info->uuid, uuid) != 0) {
-		error_code(EXIT_REFUSED, "device '%s' is not this installation's (uuid '%s')", name, info->uuid);
+		error_code(EXIT_REFUSED, "device '%s' is not this installation's (uuid '%s')", name,
+			   info->uuid);
 		error_hint("ember changes only devices whose uuid is '%s'", uuid);
 		return -1;
 	}
@@ -684,7 +717,8 @@ static int volume_start(struct ctx *c, const struct vrow *r, int read_only)
 	if ((rc = volume_device(c, r, &info)) != 0)
 		return rc < 0 ? -1 : 0;
 	if (pool_device(c, &pool) <= 0)
-		return pool.exists ? -1 : error_code(EXIT_REFUSED, "pool '%s' is not active", c->pool);
+		return pool.exists ? -1
+				   : error_code(EXIT_REFUSED, "pool '%s' is not active", c->pool);
 	vrow_names(c, r, name, sizeof(name), uuid, sizeof(uuid));
 	snprintf(table, sizeof(table), "%u:%u %lld", pool.major, pool.minor, r->thin_id);
 	return dmdev_create(name, uuid, r->size / 512, "thin", table, read_only, NULL);
@@ -816,9 +850,12 @@ static int pending(struct ctx *c)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_prepare(c->db, &st, "SELECT count(*) FROM pool_volume WHERE state IN ('creating', 'deleting')") < 0)
+	if (db_prepare(c->db, &st,
+		       "SELECT count(*) FROM pool_volume WHERE state IN ('creating', 'deleting')") <
+	    0)
 		return -1;
-	rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) > 0 : db_error(c->db, "unable to read the volumes");
+	rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) > 0
+					    : db_error(c->db, "unable to read the volumes");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -835,8 +872,9 @@ static int recover(struct ctx *c)
 		return rc;
 	if ((rc = pool_device(c, &info)) <= 0)
 		return rc; /* inactive: the next activate settles them */
-	if (db_prepare(c->db, &st, "SELECT " VROW_COLUMNS " FROM pool_volume "
-				   "WHERE state IN ('creating', 'deleting') ORDER BY thin_id") < 0)
+	if (db_prepare(c->db, &st,
+		       "SELECT " VROW_COLUMNS " FROM pool_volume "
+		       "WHERE state IN ('creating', 'deleting') ORDER BY thin_id") < 0)
 		return -1;
 	while (n < 64 && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		vrow_read(st, &rows[n++]);
@@ -891,8 +929,10 @@ static int count_volumes(struct ctx *c, struct pool_state *st)
 {
 	sqlite3_stmt *q = NULL;
 
-	if (db_prepare(c->db, &q, "SELECT count(*), count(*) FILTER (WHERE state = 'faulty'), "
-				  "count(*) FILTER (WHERE state IN ('creating', 'deleting')) FROM pool_volume") < 0)
+	if (db_prepare(
+		c->db, &q,
+		"SELECT count(*), count(*) FILTER (WHERE state = 'faulty'), "
+		"count(*) FILTER (WHERE state IN ('creating', 'deleting')) FROM pool_volume") < 0)
 		return -1;
 	if (sqlite3_step(q) != SQLITE_ROW) {
 		sqlite3_finalize(q);
@@ -944,26 +984,33 @@ static int check_params(struct pool_params *p)
 	if (!p->block_size)
 		p->block_size = DEFAULT_BLOCK_SIZE;
 	if (p->block_size % DEFAULT_BLOCK_SIZE || p->block_size > MAX_BLOCK_SIZE) {
-		error_code(EXIT_USAGE, "invalid block size %" PRIu64 ": it must be a multiple of 64 KiB up to 1 GiB",
+		error_code(EXIT_USAGE,
+			   "invalid block size %" PRIu64
+			   ": it must be a multiple of 64 KiB up to 1 GiB",
 			   p->block_size);
 		return -1;
 	}
 	p->size = p->size / p->block_size * p->block_size;
 	if (p->size < MIN_POOL_SIZE || p->size < 16 * p->block_size)
-		return error_code(EXIT_USAGE, "invalid pool size: at least 8 MiB and 16 blocks are needed");
+		return error_code(EXIT_USAGE,
+				  "invalid pool size: at least 8 MiB and 16 blocks are needed");
 	blocks = p->size / p->block_size;
 	min = metadata_min(blocks);
 	if (!p->metadata_size)
 		p->metadata_size = metadata_default(blocks);
 	p->metadata_size = round_up(p->metadata_size, METADATA_BLOCK);
 	if (p->metadata_size < min) {
-		error_code(EXIT_USAGE, "metadata size %" PRIu64 " is too small for a pool of %" PRIu64 " blocks",
+		error_code(EXIT_USAGE,
+			   "metadata size %" PRIu64 " is too small for a pool of %" PRIu64
+			   " blocks",
 			   p->metadata_size, blocks);
 		error_hint("give at least %" PRIu64 " bytes, or leave --metadata-size out", min);
 		return -1;
 	}
 	if (p->metadata_size > MAX_METADATA_SIZE)
-		return error_code(EXIT_USAGE, "metadata size %" PRIu64 " is over the thin-pool limit of %llu bytes",
+		return error_code(EXIT_USAGE,
+				  "metadata size %" PRIu64
+				  " is over the thin-pool limit of %llu bytes",
 				  p->metadata_size, MAX_METADATA_SIZE);
 	return 0;
 }
@@ -988,8 +1035,10 @@ static int insert_pool(struct ctx *c, const struct pool_params *p)
 
 	if (db_begin(c->db) < 0)
 		return -1;
-	if (db_prepare(c->db, &st, "INSERT INTO pool (id, state, size, metadata_size, block_size, data_dev, created) "
-				   "VALUES (1, 'creating', ?, ?, ?, ?, ?)") < 0)
+	if (db_prepare(
+		c->db, &st,
+		"INSERT INTO pool (id, state, size, metadata_size, block_size, data_dev, created) "
+		"VALUES (1, 'creating', ?, ?, ?, ?, ?)") < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)p->size);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)p->metadata_size);
@@ -1054,7 +1103,9 @@ int pool_create(struct install *in, const struct pool_params *given, struct pool
 		if (blockdev_probe(p.data_dev, &maj, &min, &bytes) < 0)
 			return -1;
 		if (bytes < p.size)
-			return error_code(EXIT_USAGE, "data device '%s' has %" PRIu64 " bytes, fewer than the %" PRIu64 " asked for",
+			return error_code(EXIT_USAGE,
+					  "data device '%s' has %" PRIu64
+					  " bytes, fewer than the %" PRIu64 " asked for",
 					  p.data_dev, bytes, p.size);
 	}
 	if (dmdev_load() < 0 || ctx_open(&c, in, 1) < 0)
@@ -1064,7 +1115,8 @@ int pool_create(struct install *in, const struct pool_params *given, struct pool
 		    (given->metadata_size && c.metadata_size != p.metadata_size) ||
 		    strcmp(c.data_dev, p.data_dev ? p.data_dev : "") != 0) {
 			error_code(EXIT_REFUSED, "pool '%s' exists with other parameters", c.pool);
-			error_hint("see them with 'ember-pool status'; 'ember-pool grow' changes the size");
+			error_hint("see them with 'ember-pool status'; 'ember-pool grow' changes "
+				   "the size");
 			goto out;
 		}
 		if (strcmp(c.row_state, "ready") == 0) {
@@ -1158,7 +1210,8 @@ int pool_grow(struct install *in, uint64_t size, struct pool_state *st)
 		goto out;
 	size = size / c.block_size * c.block_size;
 	if (size < c.size) {
-		error_code(EXIT_USAGE, "pool '%s' has %" PRIu64 " bytes: it cannot shrink to %" PRIu64, c.pool,
+		error_code(EXIT_USAGE,
+			   "pool '%s' has %" PRIu64 " bytes: it cannot shrink to %" PRIu64, c.pool,
 			   c.size, size);
 		goto out;
 	}
@@ -1175,7 +1228,9 @@ int pool_grow(struct install *in, uint64_t size, struct pool_state *st)
 			if (blockdev_probe(c.data_dev, &maj, &min, &maj_bytes) < 0)
 				goto out;
 			if (maj_bytes < size) {
-				error_code(EXIT_USAGE, "data device '%s' has %" PRIu64 " bytes, fewer than %" PRIu64,
+				error_code(EXIT_USAGE,
+					   "data device '%s' has %" PRIu64
+					   " bytes, fewer than %" PRIu64,
 					   c.data_dev, maj_bytes, size);
 				goto out;
 			}
@@ -1184,7 +1239,10 @@ int pool_grow(struct install *in, uint64_t size, struct pool_state *st)
 		}
 		if (meta > c.metadata_size) {
 			if (meta > MAX_METADATA_SIZE) {
-				error_code(EXIT_USAGE, "a pool of %" PRIu64 " bytes needs more metadata than the thin-pool limit", size);
+				error_code(EXIT_USAGE,
+					   "a pool of %" PRIu64
+					   " bytes needs more metadata than the thin-pool limit",
+					   size);
 				goto out;
 			}
 			if (grow_file(&c, "metadata.img", meta) < 0)
@@ -1200,7 +1258,9 @@ int pool_grow(struct install *in, uint64_t size, struct pool_state *st)
 		if (dmdev_reload(c.pool, size / 512, "thin-pool", table) < 0 ||
 		    dmdev_suspend(c.pool) < 0 || dmdev_resume(c.pool) < 0)
 			goto out;
-		snprintf(sql, sizeof(sql), "UPDATE pool SET size = %" PRIu64 ", metadata_size = %" PRIu64 " WHERE id = 1",
+		snprintf(sql, sizeof(sql),
+			 "UPDATE pool SET size = %" PRIu64 ", metadata_size = %" PRIu64
+			 " WHERE id = 1",
 			 c.size, c.metadata_size);
 		if (db_exec(c.db, sql) < 0)
 			goto out;
@@ -1444,7 +1504,8 @@ static int thin_create(struct ctx *c, struct vrow *r, const struct vrow *origin,
 	if (rc < 0) {
 		if (e == EEXIST) {
 			/* an id the database did not know: keep it away from use */
-			pool_report("thin id %lld exists in pool '%s' without a record", r->thin_id, c->pool);
+			pool_report("thin id %lld exists in pool '%s' without a record", r->thin_id,
+				    c->pool);
 			quarantine(c, r, "it existed before it was created");
 			error_errnum(e, "unable to create thin device for '%s'", r->ident);
 			return -1;
@@ -1489,7 +1550,8 @@ static int all_zero(const char *buf, size_t n)
 
 /* Copy SRC into the device PATH; zero chunks are skipped (a new thin device
  * reads as zeros), so a sparse image stays sparse in the pool. */
-static int copy_into(int src, const char *file, const char *path, uint64_t size, pool_progress_fn progress)
+static int copy_into(int src, const char *file, const char *path, uint64_t size,
+		     pool_progress_fn progress)
 {
 	char *buf = malloc(COPY_CHUNK);
 	uint64_t done = 0;
@@ -1517,7 +1579,8 @@ static int copy_into(int src, const char *file, const char *path, uint64_t size,
 			done += (uint64_t)n;
 		} else {
 			for (w = 0; w < n;) {
-				ssize_t k = pwrite(dst, buf + w, (size_t)(n - w), (off_t)(done + (uint64_t)w));
+				ssize_t k = pwrite(dst, buf + w, (size_t)(n - w),
+						   (off_t)(done + (uint64_t)w));
 
 				if (k < 0 && errno == EINTR)
 					continue;
@@ -1593,7 +1656,9 @@ int pool_import(struct install *in, const char *image, const char *file, pool_pr
 		if (ready(&old, image) < 0)
 			goto out;
 		if (old.size != size) {
-			error_code(EXIT_REFUSED, "image '%s' exists with another size (%" PRIu64 " bytes)", image, old.size);
+			error_code(EXIT_REFUSED,
+				   "image '%s' exists with another size (%" PRIu64 " bytes)", image,
+				   old.size);
 			error_hint("delete it first, or import under another name");
 			goto out;
 		}
@@ -1652,7 +1717,9 @@ int pool_clone(struct install *in, const char *image, const char *owner, uint64_
 		goto out;
 	size = size ? round_up(size, 512) : base.size;
 	if (size < base.size) {
-		error_code(EXIT_USAGE, "a clone of '%s' can only grow: %" PRIu64 " bytes is smaller than its %" PRIu64,
+		error_code(EXIT_USAGE,
+			   "a clone of '%s' can only grow: %" PRIu64
+			   " bytes is smaller than its %" PRIu64,
 			   image, size, base.size);
 		goto out;
 	}
@@ -1667,7 +1734,9 @@ int pool_clone(struct install *in, const char *image, const char *owner, uint64_
 		if (ready(&old, owner) < 0)
 			goto out;
 		if (old.size != size || strcmp(old.image, image) != 0) {
-			error_code(EXIT_REFUSED, "volume '%s' exists with other parameters (image '%s', %" PRIu64 " bytes)",
+			error_code(EXIT_REFUSED,
+				   "volume '%s' exists with other parameters (image '%s', %" PRIu64
+				   " bytes)",
 				   owner, old.image, old.size);
 			goto out;
 		}
@@ -1764,7 +1833,8 @@ int pool_list(struct install *in, int (*fn)(const struct pool_volume *v, void *c
 
 	if (dmdev_load() < 0 || pool_recover(in) < 0 || ctx_open(&c, in, 0) < 0)
 		return -1;
-	if (db_prepare(c.db, &st, "SELECT " VROW_COLUMNS " FROM pool_volume ORDER BY kind, name") < 0)
+	if (db_prepare(c.db, &st, "SELECT " VROW_COLUMNS " FROM pool_volume ORDER BY kind, name") <
+	    0)
 		goto out;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		vrow_read(st, &r);

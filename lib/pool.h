@@ -26,10 +26,10 @@
 #define POOL_NAME_LEN 96
 
 struct pool_params {
-	uint64_t size;          /* data bytes (rounded down to the block size) */
+	uint64_t size;		/* data bytes (rounded down to the block size) */
 	uint64_t metadata_size; /* 0: sized for the pool */
-	uint64_t block_size;    /* 0: 64 KiB */
-	const char *data_dev;   /* NULL: file-backed (pool/data.img) */
+	uint64_t block_size;	/* 0: 64 KiB */
+	const char *data_dev;	/* NULL: file-backed (pool/data.img) */
 };
 
 struct pool_state {
@@ -46,9 +46,9 @@ struct pool_state {
 
 struct pool_volume {
 	char name[POOL_NAME_LEN]; /* the dm name */
-	char kind[4];             /* "img" or "vm" */
-	char ident[33];           /* the image name, or the owner */
-	char image[33];           /* vm: the image it was cloned from */
+	char kind[4];		  /* "img" or "vm" */
+	char ident[33];		  /* the image name, or the owner */
+	char image[33];		  /* vm: the image it was cloned from */
 	long long thin_id;
 	uint64_t size;
 	char state[12]; /* creating, ready, deleting, faulty */

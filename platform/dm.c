@@ -53,7 +53,7 @@ static struct {
 	int udev;
 } lib;
 
-static int last_errno;   /* of the last failed call */
+static int last_errno;	 /* of the last failed call */
 static int logged_errno; /* the errno libdevmapper last logged with an error */
 
 /* libdevmapper's log hook: nothing is printed; an error's errno is kept. Its
@@ -172,7 +172,8 @@ static int ensure_node(const char *name, unsigned major, unsigned minor)
 	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == makedev(major, minor))
 		return 0;
 	if (lib.udev)
-		return error_code(EXIT_TEMP, "udev made no node '%s' for %u:%u", path, major, minor);
+		return error_code(EXIT_TEMP, "udev made no node '%s' for %u:%u", path, major,
+				  minor);
 	unlink(path);
 	if (mkdir("/dev/mapper", 0755) < 0 && errno != EEXIST)
 		return error_errno("unable to create '/dev/mapper'");

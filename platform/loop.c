@@ -164,7 +164,9 @@ int loop_detach(const struct loop_dev *l)
 	int dev = open(l->path, O_RDWR | O_CLOEXEC), rc = 0;
 
 	if (dev < 0)
-		return errno == ENOENT || errno == ENXIO ? 0 : error_errno("unable to open '%s'", l->path);
+		return errno == ENOENT || errno == ENXIO
+			   ? 0
+			   : error_errno("unable to open '%s'", l->path);
 	if (ioctl(dev, LOOP_CLR_FD, 0) < 0 && errno != ENXIO)
 		rc = error_errno("unable to detach '%s'", l->path);
 	close(dev);
