@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# pool-busy: a volume that is open is retried (EBUSY) for a bounded time, then
+# refused with the kernel's errno; nothing is lost either way.
+. "${T_TOP:-$(dirname "$0")/../..}/tests/lib.sh"
+. "$T_TOP/tests/kernel/pool-helpers"
+
+new_install --instance-id b057
+P=ember-b057-pool
+ember-pool -q create --size 64M || { echo "Bail out! create failed"; exit 1; }
+random_file "$T_TMP/base.img" 100000
+ember-pool -q import base "$T_TMP/base.img" && ember-pool -q clone base vm1 && ember-pool -q clone base vm2 ||
+	{ echo "Bail out! setup failed"; exit 1; }
+
+sleep 2 </dev/mapper/ember-b057-vm-vm1 &
+check "delete of a volume open for 2 s waits and succeeds" 0 '*' ember-pool delete vm1
+like "deleted" "$T_OUT" "ember-b057-vm-vm1 * deleted vm1 base no -"
+wait
+
+sleep 30 </dev/mapper/ember-b057-vm-vm2 &
+holder=$!
+check "delete of a volume that stays open gives up" 111 "" ember-pool delete vm2
+like "with the kernel's errno and a hint" "$T_ERR" "ember-pool: unable to remove device 'ember-b057-vm-vm2': Device or resource busy*hint: it is still open*"
+check "the volume is intact" 0 "ember-b057-img-base 0 100352 ready - base no -
+ember-b057-vm-vm2 2 100352 ready vm2 base yes /dev/mapper/ember-b057-vm-vm2" ember-pool list
+check "so is a deactivate" 111 "" ember-pool deactivate vm2
+check "destroy --force too" 111 "" ember-pool destroy --force
+ok "and the pool is still there" dmsetup info $P
+kill $holder
+wait
+check "once closed, delete works" 0 '*' ember-pool delete vm2
+is "the database and the pool agree" "$(db_ids)" "$(pool_ids $P)"
+done_testing
