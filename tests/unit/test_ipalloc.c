@@ -225,12 +225,28 @@ static struct ipalloc_request req(const char *subnet, enum ipalloc_mode m)
 	return r;
 }
 
+/* Every statement finalized: a statement left open makes sqlite3_close fail,
+ * so the last process out would not checkpoint the WAL, and it would grow. */
+static void no_open_statements(void)
+{
+	struct db *db;
+	sqlite3_stmt *st;
+
+	assert_int_equal(install_db(&in, &db), 0);
+	st = sqlite3_next_stmt(db->h, NULL);
+	if (st)
+		fail_msg("statement left open: %s", sqlite3_sql(st));
+	assert_false(db->in_tx);
+}
+
 static const char *guest_of(const char *owner, struct ipalloc_request *r)
 {
 	struct ipalloc a;
-	int created;
+	int created, rc;
 
-	if (ipalloc_alloc(&in, owner, r, &a, &created) < 0)
+	rc = ipalloc_alloc(&in, owner, r, &a, &created);
+	no_open_statements();
+	if (rc < 0)
 		return NULL;
 	return ip(a.guest);
 }
