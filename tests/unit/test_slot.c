@@ -167,7 +167,7 @@ static void lowest_free_first_and_reused(void **state)
 
 static void first_and_last_slot_then_full(void **state)
 {
-	char owner[8];
+	char owner[16];
 	int i;
 
 	(void)state;
