@@ -39,6 +39,17 @@ int db_exec(struct db *db, const char *sql)
 	return 0;
 }
 
+/* After each commit: how many pages the WAL holds now. */
+static int db_wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
+{
+	struct db *db = arg;
+
+	(void)h;
+	(void)name;
+	db->wal_pages = pages;
+	return SQLITE_OK;
+}
+
 int db_open(struct db *db, const char *path, int create)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
@@ -57,12 +68,15 @@ int db_open(struct db *db, const char *path, int create)
 	/* The timeout must be in force before journal_mode: switching to WAL
 	 * takes a lock that a concurrent opener may hold. */
 	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
-	/* Every applet is a short process. By default the last connection to
-	 * close checkpoints the WAL (an fsync) and deletes it, and the next
-	 * process makes it again: keep the WAL file and leave checkpoints to the
-	 * automatic one (every 1000 pages), run by whichever commit crosses it. */
+	/* Every applet is a short process, and by default the last connection to
+	 * close checkpoints the WAL: four fsyncs per command. Instead the WAL is
+	 * left in place and checkpointed (and truncated) by the closing process
+	 * that finds it past DB_WAL_PAGES; db_wal_hook keeps the count. The
+	 * bound matters: the first connection to open the database reads the
+	 * whole WAL to rebuild its index, and cannot know what was checkpointed,
+	 * so only a truncating checkpoint ever shortens it. */
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	sqlite3_file_control(db->h, "main", SQLITE_FCNTL_PERSIST_WAL, &(int){1});
+	sqlite3_wal_hook(db->h, db_wal_hook, db);
 	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;") < 0) {
 		db_close(db);
 		return -1;
@@ -75,6 +89,12 @@ void db_close(struct db *db)
 	if (db->h) {
 		if (db->in_tx)
 			db_rollback(db);
+		if (db->wal_pages >= DB_WAL_PAGES) {
+			/* best effort, never waiting: a busy database is left to
+			 * the next process that closes it */
+			sqlite3_busy_timeout(db->h, 0);
+			sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		}
 		sqlite3_close(db->h);
 	}
 	db->h = NULL;

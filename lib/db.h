@@ -8,10 +8,13 @@
 #include <sqlite3.h>
 
 #define DB_BUSY_TIMEOUT_MS 10000
+/* The WAL is checkpointed and truncated on close past this many pages. */
+#define DB_WAL_PAGES 64
 
 struct db {
 	sqlite3 *h;
 	int in_tx;
+	int wal_pages; /* pages in the WAL after this connection's last commit */
 };
 
 /* Open PATH (creating it when CREATE): busy_timeout first, then WAL,

@@ -121,6 +121,35 @@ static void a_missing_database_is_not_created_unless_asked(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/* Short-lived processes each commit and close: the WAL must stay bounded
+ * (an unbounded one makes every later open slower) and nothing is lost. */
+static void the_wal_stays_bounded_across_short_connections(void **state)
+{
+	char path[128], wal[160];
+	sqlite3_stmt *st;
+	struct stat sb;
+	struct db db;
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/w.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	for (i = 0; i < 400; i++) {
+		assert_int_equal(db_open(&db, path, 1), 0);
+		assert_int_equal(db_migrate(&db, "demo", steps, 1), 0);
+		assert_int_equal(db_exec(&db, "INSERT INTO t (k, v) VALUES (hex(randomblob(300)), 1)"), 0);
+		db_close(&db);
+		if (stat(wal, &sb) == 0)
+			assert_true(sb.st_size <= (DB_WAL_PAGES + 8) * 4096 + 32 + 24 * (DB_WAL_PAGES + 8));
+	}
+	assert_int_equal(db_open(&db, path, 0), 0);
+	assert_int_equal(db_prepare(&db, &st, "SELECT count(*) FROM t"), 0);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 400);
+	sqlite3_finalize(st);
+	db_close(&db);
+}
+
 static void locks_exclude_other_processes(void **state)
 {
 	char path[128];
@@ -191,6 +220,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(tables_are_strict_and_constraints_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_rolled_back_transaction_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_missing_database_is_not_created_unless_asked, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_wal_stays_bounded_across_short_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(locks_exclude_other_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(atomic_writes_and_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(mkdirs_and_remove_tree, setup, teardown),
