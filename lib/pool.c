@@ -742,13 +742,16 @@ static int volume_stop(struct ctx *c, const struct vrow *r)
 static int thin_exists(struct ctx *c, long long id)
 {
 	char name[POOL_NAME_LEN], uuid[DMDEV_UUID_LEN], table[64];
-	struct dmdev_info pool;
+	struct dmdev_info pool, old;
 
 	if (pool_device(c, &pool) <= 0)
 		return -1;
 	snprintf(name, sizeof(name), "%.80s-probe", c->pool);
 	uuid_of(c->in, "probe", NULL, uuid, sizeof(uuid));
-	dmdev_remove(name);
+	/* a probe left by a killed run goes; a device of another owner stays */
+	if (dmdev_info(name, &old) < 0 || (old.exists && strcmp(old.uuid, uuid) != 0) ||
+	    (old.exists && dmdev_remove(name) < 0))
+		return -1;
 	snprintf(table, sizeof(table), "%u:%u %lld", pool.major, pool.minor, id);
 	if (dmdev_create(name, uuid, 8, "thin", table, 1, NULL) == 0) {
 		dmdev_remove(name);
