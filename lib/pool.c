@@ -863,14 +863,95 @@ static int pending(struct ctx *c)
 	return rc;
 }
 
-/* Under the lock, with the pool active: settle every half-way record. */
+/* The pool's data size in the kernel (bytes), or -1. */
+static long long kernel_size(struct ctx *c)
+{
+	struct kstatus k;
+
+	if (kernel_status(c, &k) < 0)
+		return -1;
+	return k.tid < 0 ? -1 : (long long)(k.data_total * c->block_size);
+}
+
+/* A killed grow can leave the pool suspended (every volume's I/O hangs) or
+ * smaller than its record: resume it, and finish the grow. 1 when the pool
+ * needs that, 0 when not. */
+static int pool_unsettled(struct ctx *c)
+{
+	struct dmdev_info info;
+	long long size;
+	int r;
+
+	if ((r = pool_device(c, &info)) <= 0)
+		return r;
+	if (info.suspended)
+		return 1;
+	size = kernel_size(c);
+	return size >= 0 && (uint64_t)size < c->size;
+}
+
+static int reload_pool(struct ctx *c)
+{
+	struct backing b;
+	char table[128];
+
+	if (attach_backing(c, &b) < 0)
+		return -1;
+	pool_table(c, &b, table, sizeof(table));
+	/* the new table takes effect at resume, which also lets the kernel see
+	 * the larger data and metadata devices */
+	if (dmdev_reload(c->pool, c->size / 512, "thin-pool", table) < 0)
+		return -1;
+	crash_point("grow-reloaded");
+	if (dmdev_suspend(c->pool) < 0)
+		return -1;
+	crash_point("grow-suspended");
+	return dmdev_resume(c->pool);
+}
+
+static int settle_pool(struct ctx *c)
+{
+	struct dmdev_info info;
+	long long size;
+	int r;
+
+	if ((r = pool_device(c, &info)) <= 0)
+		return r;
+	size = kernel_size(c);
+	if (size >= 0 && (uint64_t)size < c->size) {
+		pool_report("finished the interrupted grow of pool '%s'", c->pool);
+		return reload_pool(c);
+	}
+	if (info.suspended) {
+		pool_report("resumed pool '%s', left suspended by an interrupted run", c->pool);
+		return dmdev_resume(c->pool);
+	}
+	return 0;
+}
+
+/* An active device of ours left suspended (an image around a snapshot). */
+static int resume_volume(struct ctx *c, const struct vrow *r)
+{
+	char name[POOL_NAME_LEN], uuid[DMDEV_UUID_LEN];
+	struct dmdev_info info;
+
+	if (volume_device(c, r, &info) <= 0 || !info.suspended)
+		return 0;
+	vrow_names(c, r, name, sizeof(name), uuid, sizeof(uuid));
+	pool_report("resumed '%s', left suspended by an interrupted run", name);
+	return dmdev_resume(name);
+}
+
+/* Under the lock: settle the pool and every half-way record. */
 static int recover(struct ctx *c)
 {
 	sqlite3_stmt *st = NULL;
-	struct vrow rows[64];
+	struct vrow rows[64], img;
 	int n = 0, i, rc;
 	struct dmdev_info info;
 
+	if (settle_pool(c) < 0)
+		return -1;
 	if ((rc = pending(c)) <= 0)
 		return rc;
 	if ((rc = pool_device(c, &info)) <= 0)
@@ -882,9 +963,13 @@ static int recover(struct ctx *c)
 	while (n < 64 && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		vrow_read(st, &rows[n++]);
 	sqlite3_finalize(st);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (rows[i].image[0] && vrow_get(c, "img", rows[i].image, &img) == 1 &&
+		    resume_volume(c, &img) < 0)
+			return -1;
 		if (recover_one(c, &rows[i]) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -915,6 +1000,8 @@ int pool_recover(struct install *in)
 	if (ctx_open(&c, in, 0) < 0)
 		return -1;
 	rc = pending(&c);
+	if (rc == 0 && c.have_row)
+		rc = pool_unsettled(&c);
 	if (rc > 0) {
 		ctx_close(&c);
 		if (ctx_open(&c, in, 1) < 0)
@@ -1201,11 +1288,10 @@ static int grow_file(struct ctx *c, const char *which, uint64_t size)
 
 int pool_grow(struct install *in, uint64_t size, struct pool_state *st)
 {
-	struct backing b;
 	struct dmdev_info info;
-	uint64_t meta, maj_bytes;
+	uint64_t meta, dev_bytes;
 	unsigned maj, min;
-	char table[128], sql[160];
+	char sql[160];
 	struct ctx c;
 	int rc = -1, r;
 
@@ -1225,50 +1311,46 @@ int pool_grow(struct install *in, uint64_t size, struct pool_state *st)
 		error_hint("activate it with 'ember-pool activate'");
 		goto out;
 	}
+	if (recover(&c) < 0)
+		goto out;
 	if (size > c.size) {
 		meta = metadata_min(size / c.block_size);
+		if (meta > MAX_METADATA_SIZE) {
+			error_code(EXIT_USAGE,
+				   "a pool of %" PRIu64 " bytes needs more metadata than the thin-pool limit",
+				   size);
+			goto out;
+		}
 		if (c.data_dev[0]) {
-			if (blockdev_probe(c.data_dev, &maj, &min, &maj_bytes) < 0)
+			if (blockdev_probe(c.data_dev, &maj, &min, &dev_bytes) < 0)
 				goto out;
-			if (maj_bytes < size) {
+			if (dev_bytes < size) {
 				error_code(EXIT_USAGE,
-					   "data device '%s' has %" PRIu64
-					   " bytes, fewer than %" PRIu64,
-					   c.data_dev, maj_bytes, size);
+					   "data device '%s' has %" PRIu64 " bytes, fewer than %" PRIu64,
+					   c.data_dev, dev_bytes, size);
 				goto out;
 			}
 		} else if (grow_file(&c, "data.img", size) < 0) {
 			goto out;
 		}
 		if (meta > c.metadata_size) {
-			if (meta > MAX_METADATA_SIZE) {
-				error_code(EXIT_USAGE,
-					   "a pool of %" PRIu64
-					   " bytes needs more metadata than the thin-pool limit",
-					   size);
-				goto out;
-			}
 			if (grow_file(&c, "metadata.img", meta) < 0)
 				goto out;
 			c.metadata_size = meta;
 		}
+		/* recorded first: a run killed before the resume finds the pool
+		 * smaller than its record and finishes the grow (settle_pool) */
 		c.size = size;
-		if (attach_backing(&c, &b) < 0)
-			goto out;
-		pool_table(&c, &b, table, sizeof(table));
-		/* the new table takes effect at resume, which also lets the
-		 * kernel see the larger data and metadata devices */
-		if (dmdev_reload(c.pool, size / 512, "thin-pool", table) < 0 ||
-		    dmdev_suspend(c.pool) < 0 || dmdev_resume(c.pool) < 0)
-			goto out;
 		snprintf(sql, sizeof(sql),
-			 "UPDATE pool SET size = %" PRIu64 ", metadata_size = %" PRIu64
-			 " WHERE id = 1",
+			 "UPDATE pool SET size = %" PRIu64 ", metadata_size = %" PRIu64 " WHERE id = 1",
 			 c.size, c.metadata_size);
 		if (db_exec(c.db, sql) < 0)
 			goto out;
+		crash_point("grow-recorded");
+		if (reload_pool(&c) < 0)
+			goto out;
 	}
-	if (recover(&c) < 0 || fill_state(&c, st) < 0)
+	if (fill_state(&c, st) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -1491,9 +1573,11 @@ static int thin_create(struct ctx *c, struct vrow *r, const struct vrow *origin,
 		snprintf(msg, sizeof(msg), "create_snap %lld %lld", r->thin_id, origin->thin_id);
 		if ((rc = volume_device(c, origin, &info)) < 0)
 			goto undo;
-		if (rc == 1 && !info.suspended) {
+		if (rc == 1) {
+			/* one found suspended was left so by a killed run: it
+			 * is resumed after the snapshot all the same */
 			vrow_names(c, origin, name, sizeof(name), uuid, sizeof(uuid));
-			if (dmdev_suspend(name) < 0)
+			if (!info.suspended && dmdev_suspend(name) < 0)
 				goto undo;
 			suspended = 1;
 		}
