@@ -1170,8 +1170,10 @@ static int build_pool(struct ctx *c)
 		if (!c->data_dev[0] && (file_path(c, "data.img", path, sizeof(path)) < 0 ||
 					make_file(path, c->size, 1) < 0))
 			return -1;
+		crash_point("create-files");
 		if (start_pool(c, 0) < 0)
 			return -1;
+		crash_point("create-started");
 	}
 	if (db_exec(c->db, "UPDATE pool SET state = 'ready' WHERE id = 1") < 0)
 		return -1;
@@ -1216,6 +1218,7 @@ int pool_create(struct install *in, const struct pool_params *given, struct pool
 	} else {
 		if (insert_pool(&c, &p) < 0 || load_row(&c) < 0)
 			goto out;
+		crash_point("create-recorded");
 	}
 	if (build_pool(&c) < 0 || fill_state(&c, st) < 0)
 		goto out;

@@ -41,4 +41,20 @@ check "nothing was started" 0 "No devices found" dmsetup ls
 ok "no loop device was left" sh -c "! losetup -a | grep -q '$EMBER_STATE_DIR'"
 check "status says inactive" 0 '*' ember-pool status
 like "inactive" "$T_OUT" "$P inactive -1 *"
+# a create killed at each step: the same create (or activate) finishes it
+for step in create-recorded create-files create-started; do
+	new_install --instance-id c4e7
+	EMBER_POOL_CRASH=$step ember-pool create --size 32M >/dev/null 2>&1
+	is "$step: killed at the step" "$?" 137
+	if [ $step = create-files ]; then
+		check "$step: activate finishes it" 0 '*' ember-pool activate
+	else
+		check "$step: the same create finishes it" 0 '*' ember-pool create --size 32M
+	fi
+	like "$step: a fresh pool" "$T_OUT" "ember-c4e7-pool rw 0 0 33554432 0 *"
+	check "$step: another size is refused all the same" 102 "" ember-pool create --size 64M
+	check "$step: the pool works" 0 '*' ember-pool import base "$T_TMP/base.img"
+	ok "$step: one loop device per file" test "$(losetup -a | grep -c "$EMBER_STATE_DIR/pool/")" = 2
+	ember-pool -q destroy --force --purge
+done
 done_testing
