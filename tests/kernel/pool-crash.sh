@@ -18,7 +18,7 @@ ember-pool -q import base "$T_TMP/base.img" || { echo "Bail out! import failed";
 crashed() {
 	local step=$1 kind=$2 ident=$3 outcome=$4
 	shift 4
-	EMBER_POOL_CRASH=$step "$@" >/dev/null 2>&1
+	(EMBER_POOL_CRASH=$step "$@"; exit $?) >/dev/null 2>&1
 	is "$step: killed at the step" "$?" 137
 	check "$step: the next run settles it" 0 '*' ember-pool list
 	is "$step: nothing is left half-way" "$(db "SELECT count(*) FROM pool_volume WHERE state <> 'ready'")" 0
@@ -66,7 +66,7 @@ like "no faulty and no pending volume" "$T_OUT" "* 0 0"
 # An id whose fate cannot be decided: killed after create_snap, and before
 # the next run someone else opens that thin id, so it can be neither rolled
 # back nor kept. It is quarantined as faulty, reported, and never reused.
-EMBER_POOL_CRASH=clone-created ember-pool clone base c5 >/dev/null 2>&1
+(EMBER_POOL_CRASH=clone-created ember-pool clone base c5; exit $?) >/dev/null 2>&1
 id=$(db "SELECT thin_id FROM pool_volume WHERE name = 'c5'")
 pool_dev=$(dmsetup info -c --noheadings -o major,minor $P)
 ok "someone opens thin id $id behind ember's back" dmsetup create intruder --table "0 8 thin $pool_dev $id"
