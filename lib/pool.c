@@ -1263,8 +1263,13 @@ int pool_status(struct install *in, struct pool_state *st)
 	struct ctx c;
 	int rc = -1;
 
-	if (dmdev_load() < 0 || pool_recover(in) < 0 || ctx_open(&c, in, 0) < 0)
+	if (ctx_open(&c, in, 0) < 0)
 		return -1;
+	if (c.have_row) {
+		ctx_close(&c);
+		if (dmdev_load() < 0 || pool_recover(in) < 0 || ctx_open(&c, in, 0) < 0)
+			return -1;
+	}
 	if (!c.have_row) {
 		error_code(EXIT_NO, "this installation has no pool '%s'", c.pool);
 		error_hint("create it with 'ember-pool create --size SIZE'");
@@ -1447,13 +1452,13 @@ int pool_destroy(struct install *in, int force, int purge)
 	struct ctx c;
 	int rc = -1;
 
-	if (dmdev_load() < 0 || ctx_open(&c, in, 1) < 0)
+	if (ctx_open(&c, in, 1) < 0)
 		goto out;
 	if (!c.have_row) {
 		rc = 0; /* destroying what is not there succeeds */
 		goto out;
 	}
-	if (stop_all(&c, force) < 0)
+	if (dmdev_load() < 0 || stop_all(&c, force) < 0)
 		goto out;
 	if (purge) {
 		if (db_begin(c.db) < 0)
@@ -1921,6 +1926,14 @@ int pool_list(struct install *in, int (*fn)(const struct pool_volume *v, void *c
 	struct ctx c;
 	int rc = -1, s;
 
+	if (ctx_open(&c, in, 0) < 0)
+		return -1;
+	/* no pool, nothing to list: device-mapper is not needed for that */
+	if (!c.have_row) {
+		ctx_close(&c);
+		return 0;
+	}
+	ctx_close(&c);
 	if (dmdev_load() < 0 || pool_recover(in) < 0 || ctx_open(&c, in, 0) < 0)
 		return -1;
 	if (db_prepare(c.db, &st, "SELECT " VROW_COLUMNS " FROM pool_volume ORDER BY kind, name") <

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "probe.h"
 #include "spawn.h"
 
 #define LIBDEVMAPPER "libdevmapper.so.1.02.1"
@@ -82,8 +83,15 @@ int dmdev_errno(void)
 
 int dmdev_load(void)
 {
+	struct dm_task *t;
+
 	if (lib.handle)
 		return 0;
+	if (!probe_device_mapper()) {
+		error_code(EXIT_TEMP, "this kernel has no device-mapper");
+		error_hint("load it with 'modprobe dm_thin_pool'");
+		return -1;
+	}
 	lib.handle = dlopen(LIBDEVMAPPER, RTLD_LAZY | RTLD_LOCAL);
 	if (!lib.handle) {
 		error_code(EXIT_TEMP, "unable to load %s: %s", LIBDEVMAPPER, dlerror());
@@ -101,6 +109,19 @@ int dmdev_load(void)
 #undef RESOLVE
 	*(void **)&lib.dm_task_get_errno = dlsym(lib.handle, "dm_task_get_errno");
 	lib.dm_log_with_errno_init(log_hook);
+	/* the first task opens the control device and checks the driver:
+	 * a kernel without it fails here, before anything is recorded */
+	logged_errno = 0;
+	t = lib.dm_task_create(DM_DEVICE_VERSION);
+	if (!t) {
+		error_errnum(logged_errno ? logged_errno : ENODEV,
+			     "unable to use device-mapper (/dev/mapper/control)");
+		error_hint("load it with 'modprobe dm_thin_pool'");
+		dlclose(lib.handle);
+		lib.handle = NULL;
+		return -1;
+	}
+	lib.dm_task_destroy(t);
 	/* libdevmapper waits for udev only where udev runs; elsewhere the
 	 * nodes are ours to make */
 	lib.udev = access("/run/udev/control", F_OK) == 0;
@@ -115,9 +136,12 @@ static struct dm_task *task(int type, const char *name)
 
 	if (dmdev_load() < 0)
 		return NULL;
+	logged_errno = 0;
 	t = lib.dm_task_create(type);
 	if (!t) {
-		error_errnum(ENOMEM, "unable to create a device-mapper task");
+		/* it fails when the control device cannot be opened, too */
+		error_errnum(logged_errno ? logged_errno : ENOMEM,
+			     "unable to use device-mapper (/dev/mapper/control)");
 		return NULL;
 	}
 	if (name && !lib.dm_task_set_name(t, name)) {
