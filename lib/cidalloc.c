@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 #include "vsock.h"
 
@@ -186,15 +187,9 @@ struct collect {
 static int collect(const struct slot_lease *lease, void *ctx)
 {
 	struct collect *c = ctx;
-	struct cidalloc *v;
 
-	if (c->l->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		v = realloc(c->l->v, (size_t)c->cap * sizeof(*v));
-		if (!v)
-			return error_errno("unable to list the allocations");
-		c->l->v = v;
-	}
+	if (array_reserve(&c->l->v, &c->cap, c->l->n, sizeof(*c->l->v)) < 0)
+		return -1;
 	if (from_lease(lease, &c->l->v[c->l->n]) < 0)
 		return -1;
 	c->l->n++;

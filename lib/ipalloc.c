@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "error.h"
 
 static const char *const schema[] = {
@@ -454,15 +455,9 @@ struct collect {
 static int collect(const struct slot_lease *lease, void *ctx)
 {
 	struct collect *c = ctx;
-	struct ipalloc *v;
 
-	if (c->l->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		v = realloc(c->l->v, (size_t)c->cap * sizeof(*v));
-		if (!v)
-			return error_errno("unable to list the allocations");
-		c->l->v = v;
-	}
+	if (array_reserve(&c->l->v, &c->cap, c->l->n, sizeof(*c->l->v)) < 0)
+		return -1;
 	if (from_lease(lease, &c->l->v[c->l->n]) < 0)
 		return corrupt(lease);
 	c->l->n++;
@@ -534,7 +529,7 @@ static void describe(const struct ipalloc *a, char *buf, size_t n)
 static int check_lease(const struct slot_lease *l, void *ctx)
 {
 	struct check *c = ctx;
-	struct ipalloc *v, a;
+	struct ipalloc a;
 	char detail[200];
 	int64_t lo, hi;
 
@@ -559,13 +554,8 @@ static int check_lease(const struct slot_lease *l, void *ctx)
 		return 0;
 	}
 	ipalloc_address(&a);
-	if (c->all.n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		v = realloc(c->all.v, (size_t)c->cap * sizeof(*v));
-		if (!v)
-			return error_errno("unable to check the allocations");
-		c->all.v = v;
-	}
+	if (array_reserve(&c->all.v, &c->cap, c->all.n, sizeof(*c->all.v)) < 0)
+		return -1;
 	c->all.v[c->all.n++] = a;
 	return 0;
 }
