@@ -1,8 +1,30 @@
 #include "nat.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "file.h"
+#include "iptables.h"
+#include "lock.h"
+#include "sysctl.h"
 
 static const char *const chain_suffix[] = {"input", "forward", "postrouting"};
+
+static const char *const schema[] = {
+	"CREATE TABLE nat_vms ("
+	" owner TEXT PRIMARY KEY,"
+	" guest_ip TEXT NOT NULL,"
+	" tap TEXT NOT NULL,"
+	" uplink TEXT NOT NULL,"
+	" allow TEXT NOT NULL," /* comma-separated CIDRs, "" for any */
+	" created INTEGER NOT NULL) STRICT",
+};
+
+/* ---- names ---------------------------------------------------------------- */
 
 void nat_chain_name(const struct install *in, enum nat_chain which, char *buf, size_t n)
 {
@@ -42,9 +64,1224 @@ void nat_names(const struct install *in, struct out *o)
 	out_str(o, "rule_comment", buf);
 }
 
+/* ---- parameters ----------------------------------------------------------- */
+
+int nat_parse_guest(const char *s, uint32_t *ip)
+{
+	static const struct cidr bad[] = {
+		{0x00000000u, 8}, {0x7f000000u, 8}, {0xe0000000u, 4}, {0xf0000000u, 4}};
+	size_t i;
+
+	if (ip4_parse(s, ip) < 0)
+		return error_code(EXIT_USAGE, "invalid guest address '%s': a.b.c.d expected", s);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (cidr_contains(&bad[i], *ip))
+			return error_code(EXIT_USAGE, "guest address '%s' is not a unicast address a guest can have", s);
+	return 0;
+}
+
+int nat_parse_ifname(const char *what, const char *s, char buf[NAT_IFNAME_LEN])
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= NAT_IFNAME_LEN || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return error_code(EXIT_USAGE, "invalid %s '%s': an interface name of 1-15 characters", what, s);
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return error_code(EXIT_USAGE, "invalid %s '%s': only letters, digits, '-', '_' and '.'",
+					  what, s);
+	}
+	snprintf(buf, NAT_IFNAME_LEN, "%s", s);
+	return 0;
+}
+
+static int cidr_cmp(const struct cidr *a, const struct cidr *b)
+{
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	return a->prefix - b->prefix;
+}
+
+int nat_add_allow(struct nat_params *p, const char *s)
+{
+	struct cidr c, net;
+	char text[CIDR_LEN];
+	int i, j;
+
+	if (cidr_parse(s, &c) < 0)
+		return error_code(EXIT_USAGE, "invalid --allow '%s': a.b.c.d/prefix expected", s);
+	if (!cidr_is_network(&c)) {
+		net.addr = cidr_network(&c);
+		net.prefix = c.prefix;
+		cidr_format(&net, text);
+		error_code(EXIT_USAGE, "--allow '%s' has host bits set", s);
+		error_hint("the network is %s", text);
+		return -1;
+	}
+	for (i = 0; i < p->n_allow && cidr_cmp(&p->allow[i], &c) < 0; i++)
+		;
+	if (i < p->n_allow && cidr_cmp(&p->allow[i], &c) == 0)
+		return 0;
+	if (p->n_allow == NAT_ALLOW_MAX)
+		return error_code(EXIT_USAGE, "more than %d --allow blocks", NAT_ALLOW_MAX);
+	for (j = p->n_allow; j > i; j--)
+		p->allow[j] = p->allow[j - 1];
+	p->allow[i] = c;
+	p->n_allow++;
+	return 0;
+}
+
+int nat_params_equal(const struct nat_params *a, const struct nat_params *b)
+{
+	int i;
+
+	if (a->guest != b->guest || strcmp(a->tap, b->tap) != 0 || strcmp(a->uplink, b->uplink) != 0 ||
+	    a->n_allow != b->n_allow)
+		return 0;
+	for (i = 0; i < a->n_allow; i++)
+		if (cidr_cmp(&a->allow[i], &b->allow[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static void allow_text(const struct nat_params *p, char *buf, size_t n)
+{
+	char c[CIDR_LEN];
+	size_t len = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < p->n_allow; i++) {
+		cidr_format(&p->allow[i], c);
+		len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, "%s%s", i ? "," : "", c);
+	}
+}
+
+static void describe(const struct nat_params *p, char *buf, size_t n)
+{
+	char guest[IP4_LEN], allow[NAT_ALLOW_MAX * CIDR_LEN];
+
+	ip4_format(p->guest, guest);
+	allow_text(p, allow, sizeof(allow));
+	snprintf(buf, n, "guest %s tap %s uplink %s allow %s", guest, p->tap, p->uplink,
+		 p->n_allow ? allow : "-");
+}
+
+/* ---- rules ---------------------------------------------------------------- */
+
+/* Append a rule: MATCH (may be ""), then the comment TOKEN (none when ""),
+ * then -j TARGET, in the order iptables-save prints them. */
+static void rule(struct nat_rule *r, int *n, const char *table, const char *chain, const char *token,
+		 const char *target, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static void rule(struct nat_rule *r, int *n, const char *table, const char *chain, const char *token,
+		 const char *target, const char *fmt, ...)
+{
+	char match[160], comment[96] = "";
+	struct nat_rule *x = &r[(*n)++];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(match, sizeof(match), fmt, ap);
+	va_end(ap);
+	if (*token)
+		snprintf(comment, sizeof(comment), "-m comment --comment \"%.60s\" ", token);
+	x->table = table;
+	snprintf(x->chain, sizeof(x->chain), "%s", chain);
+	snprintf(x->spec, sizeof(x->spec), "%s%s%s-j %.31s", match, *match ? " " : "", comment, target);
+}
+
+int nat_vm_rules(const struct install *in, const char *owner, const struct nat_params *p,
+		 struct nat_rule *r)
+{
+	char input[32], forward[32], post[32], token[64], guest[IP4_LEN], allow[CIDR_LEN];
+	int n = 0, i;
+
+	nat_chain_name(in, NAT_INPUT, input, sizeof(input));
+	nat_chain_name(in, NAT_FORWARD, forward, sizeof(forward));
+	nat_chain_name(in, NAT_POSTROUTING, post, sizeof(post));
+	if (!post[0])
+		snprintf(post, sizeof(post), "POSTROUTING"); /* legacy: the base chain */
+	nat_comment(in, owner, token, sizeof(token));
+	ip4_format(p->guest, guest);
+
+	/* the host answers the guest, and takes nothing new from it */
+	rule(r, &n, "filter", input, token, "ACCEPT", "-i %s -m conntrack --ctstate RELATED,ESTABLISHED",
+	     p->tap);
+	rule(r, &n, "filter", input, token, "DROP", "-i %s", p->tap);
+	/* out of the TAP to the uplink, from the guest's address only */
+	if (p->n_allow == 0)
+		rule(r, &n, "filter", forward, token, "ACCEPT", "-s %s/32 -i %s -o %s", guest, p->tap,
+		     p->uplink);
+	for (i = 0; i < p->n_allow; i++) {
+		if (p->allow[i].prefix == 0) {
+			/* iptables-save prints no -d for 0.0.0.0/0 */
+			rule(r, &n, "filter", forward, token, "ACCEPT", "-s %s/32 -i %s -o %s", guest, p->tap,
+			     p->uplink);
+			continue;
+		}
+		cidr_format(&p->allow[i], allow);
+		rule(r, &n, "filter", forward, token, "ACCEPT", "-s %s/32 -d %s -i %s -o %s", guest, allow,
+		     p->tap, p->uplink);
+	}
+	rule(r, &n, "filter", forward, token, "DROP", "-i %s", p->tap);
+	rule(r, &n, "filter", forward, token, "ACCEPT",
+	     "-d %s/32 -o %s -m conntrack --ctstate RELATED,ESTABLISHED", guest, p->tap);
+	rule(r, &n, "nat", post, token, "MASQUERADE", "-s %s/32 -o %s", guest, p->uplink);
+	return n;
+}
+
+int nat_jumps(const struct install *in, int docker, struct nat_rule *r)
+{
+	char input[32], forward[32], post[32], token[64];
+	int n = 0;
+
+	nat_chain_name(in, NAT_INPUT, input, sizeof(input));
+	nat_chain_name(in, NAT_FORWARD, forward, sizeof(forward));
+	nat_chain_name(in, NAT_POSTROUTING, post, sizeof(post));
+	nat_comment(in, NULL, token, sizeof(token));
+	rule(r, &n, "filter", "INPUT", token, input, "%s", "");
+	rule(r, &n, "filter", "FORWARD", token, forward, "%s", "");
+	if (docker)
+		rule(r, &n, "filter", "DOCKER-USER", token, forward, "%s", "");
+	if (post[0])
+		rule(r, &n, "nat", "POSTROUTING", token, post, "%s", "");
+	return n;
+}
+
+/* The base chain a legacy rule of CHAIN may have been written to instead. */
+static const char *base_of(const char *chain)
+{
+	if (strcmp(chain, "ember-input") == 0)
+		return "INPUT";
+	if (strcmp(chain, "ember-forward") == 0)
+		return "FORWARD";
+	return chain;
+}
+
+/* ---- the database ---------------------------------------------------------- */
+
+/* The database, with the table when CREATE; 0 when !CREATE and there is none
+ * yet (this installation never set up NAT), else 1. */
+static int nat_db(struct install *in, struct db **db, int create)
+{
+	int rc;
+
+	if (install_db(in, db) < 0)
+		return -1;
+	if (!create) {
+		rc = db_has_table(*db, "nat_vms");
+		if (rc <= 0)
+			return rc;
+	}
+	if (db_migrate(*db, "nat", schema, (int)(sizeof(schema) / sizeof(schema[0]))) < 0)
+		return -1;
+	return 1;
+}
+
+static int read_row(sqlite3_stmt *st, struct nat_vm *v)
+{
+	const char *owner = (const char *)sqlite3_column_text(st, 0);
+	const char *guest = (const char *)sqlite3_column_text(st, 1);
+	const char *tap = (const char *)sqlite3_column_text(st, 2);
+	const char *uplink = (const char *)sqlite3_column_text(st, 3);
+	const char *allow = (const char *)sqlite3_column_text(st, 4);
+	char buf[NAT_ALLOW_MAX * CIDR_LEN], *tok, *save = NULL;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(v->owner, sizeof(v->owner), "%s", owner ? owner : "");
+	v->recorded = 1;
+	snprintf(buf, sizeof(buf), "%s", allow ? allow : "");
+	if (!owner || !name_valid(owner) || !guest || nat_parse_guest(guest, &v->p.guest) < 0 || !tap ||
+	    nat_parse_ifname("TAP", tap, v->p.tap) < 0 || !uplink ||
+	    nat_parse_ifname("uplink", uplink, v->p.uplink) < 0)
+		goto corrupt;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (nat_add_allow(&v->p, tok) < 0)
+			goto corrupt;
+	return 0;
+corrupt:
+	error_code(EXIT_INTERNAL, "the NAT record of '%s' is corrupt", owner ? owner : "?");
+	error_hint("run 'ember-nat check', then 'ember-nat down %s'", owner ? owner : "OWNER");
+	return -1;
+}
+
+#define SELECT_VM "SELECT owner, guest_ip, tap, uplink, allow FROM nat_vms"
+
+/* OWNER's record: 1 (V filled), 0 none, -1 error. */
+static int read_record(struct db *db, const char *owner, struct nat_vm *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(db, &st, SELECT_VM " WHERE owner = ?") < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = read_row(st, v) < 0 ? -1 : 1;
+	else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = db_error(db, "unable to read the NAT records");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int read_all(struct db *db, struct nat_list *l)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, cap = 0;
+	void *p;
+
+	memset(l, 0, sizeof(*l));
+	if (db_prepare(db, &st, SELECT_VM " ORDER BY owner") < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (l->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			p = realloc(l->v, (size_t)cap * sizeof(*l->v));
+			if (!p) {
+				rc = error_errno("unable to read the NAT records");
+				goto out;
+			}
+			l->v = p;
+		}
+		if (read_row(st, &l->v[l->n]) < 0) {
+			rc = -1;
+			goto out;
+		}
+		l->n++;
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_error(db, "unable to read the NAT records");
+out:
+	sqlite3_finalize(st);
+	if (rc < 0)
+		nat_list_release(l);
+	return rc;
+}
+
+void nat_list_release(struct nat_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Another owner with the same TAP or guest address: 1 (OTHER filled), 0 none. */
+static int conflict(struct db *db, const char *owner, const struct nat_params *p, struct nat_vm *other)
+{
+	sqlite3_stmt *st = NULL;
+	char guest[IP4_LEN];
+	int rc;
+
+	ip4_format(p->guest, guest);
+	if (db_prepare(db, &st, SELECT_VM " WHERE owner <> ?1 AND (tap = ?2 OR guest_ip = ?3) LIMIT 1") < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->tap, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, guest, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = read_row(st, other) < 0 ? -1 : 1;
+	else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = db_error(db, "unable to read the NAT records");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int write_record(struct db *db, const char *owner, const struct nat_params *p)
+{
+	char guest[IP4_LEN], allow[NAT_ALLOW_MAX * CIDR_LEN];
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	ip4_format(p->guest, guest);
+	allow_text(p, allow, sizeof(allow));
+	if (db_begin(db) < 0)
+		return -1;
+	if (db_prepare(db, &st, "INSERT OR REPLACE INTO nat_vms (owner, guest_ip, tap, uplink, allow, created)"
+				" VALUES (?, ?, ?, ?, ?, ?)") < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, guest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, p->tap, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, p->uplink, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, allow, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		db_error(db, "unable to record the NAT");
+		goto out;
+	}
+	rc = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	if (rc < 0)
+		db_rollback(db);
+	return rc;
+}
+
+/* Delete OWNER's record, or every record when OWNER is NULL. */
+static int delete_records(struct db *db, const char *owner)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_begin(db) < 0)
+		return -1;
+	if (db_prepare(db, &st, owner ? "DELETE FROM nat_vms WHERE owner = ?" : "DELETE FROM nat_vms") < 0)
+		goto out;
+	if (owner)
+		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		db_error(db, "unable to remove the NAT records");
+		goto out;
+	}
+	rc = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	if (rc < 0)
+		db_rollback(db);
+	return rc;
+}
+
+/* ---- locks ----------------------------------------------------------------- */
+
+/* locks/nat serializes this installation's read-compute-write; the host-wide
+ * lock serializes it with every other installation's, so that none computes
+ * from a ruleset another is about to change. Always taken in this order. */
+struct locks {
+	int local, host;
+};
+
+static int take_locks(struct install *in, struct locks *l)
+{
+	const char *run = getenv("EMBER_RUN_DIR");
+	char path[PATH_MAX];
+
+	l->local = l->host = -1;
+	if (!run || !*run)
+		run = NAT_RUN_DIR;
+	if (install_path(in, path, sizeof(path), "locks/nat") < 0 ||
+	    (l->local = lock_take(path, LOCK_EXCLUSIVE)) < 0)
+		return -1;
+	if (file_mkdirs(run, 0755) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/xtables.lock", run);
+	l->host = lock_take(path, LOCK_EXCLUSIVE);
+	if (l->host < 0)
+		goto fail;
+	return 0;
+fail:
+	lock_release(l->local);
+	l->local = -1;
+	return -1;
+}
+
+static void release_locks(struct locks *l)
+{
+	lock_release(l->host);
+	lock_release(l->local);
+	l->host = l->local = -1;
+}
+
+/* ---- the kernel's rules, as this installation sees them ------------------- */
+
+struct view {
+	const struct install *in;
+	struct ipt_ruleset rs;
+	int docker;                    /* a DOCKER-USER chain exists */
+	char chain[3][IPT_CHAIN_LEN];  /* ours ("" legacy postrouting) */
+	char jump_token[16];           /* "ember:<id>", "" legacy */
+	int *by_comment;               /* rules with a comment, by (comment, position) */
+	int n_by_comment;
+};
+
+static const char *chain_table(int which)
+{
+	return which == NAT_POSTROUTING ? "nat" : "filter";
+}
+
+static int ours_table(const char *table)
+{
+	return strcmp(table, "filter") == 0 || strcmp(table, "nat") == 0;
+}
+
+static int cmp_comment(const void *a, const void *b, void *ctx)
+{
+	const struct ipt_rule *rules = ctx;
+	int x = *(const int *)a, y = *(const int *)b;
+	int c = strcmp(rules[x].comment, rules[y].comment);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+static void view_release(struct view *v)
+{
+	ipt_ruleset_release(&v->rs);
+	free(v->by_comment);
+	v->by_comment = NULL;
+}
+
+static int view_load(struct view *v, const struct install *in)
+{
+	int i;
+
+	memset(v, 0, sizeof(*v));
+	v->in = in;
+	for (i = 0; i < 3; i++)
+		nat_chain_name(in, (enum nat_chain)i, v->chain[i], sizeof(v->chain[i]));
+	nat_comment(in, NULL, v->jump_token, sizeof(v->jump_token));
+	if (ipt_save(&v->rs) < 0)
+		return -1;
+	v->docker = ipt_find_chain(&v->rs, "filter", "DOCKER-USER") != NULL;
+	v->by_comment = malloc(sizeof(int) * (size_t)(v->rs.nrules + 1));
+	if (!v->by_comment) {
+		view_release(v);
+		return error_errno("unable to index the rules");
+	}
+	for (i = 0; i < v->rs.nrules; i++)
+		if (v->rs.rules[i].comment && ours_table(v->rs.rules[i].table))
+			v->by_comment[v->n_by_comment++] = i;
+	qsort_r(v->by_comment, (size_t)v->n_by_comment, sizeof(int), cmp_comment, v->rs.rules);
+	return 0;
+}
+
+static int legacy(const struct view *v)
+{
+	return !v->jump_token[0];
+}
+
+/* The positions of rules whose comment is exactly TOKEN: [*first, *first + n). */
+static int with_comment(const struct view *v, const char *token, int *first)
+{
+	int lo = 0, hi = v->n_by_comment, mid, n = 0;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (strcmp(v->rs.rules[v->by_comment[mid]].comment, token) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (lo + n < v->n_by_comment && strcmp(v->rs.rules[v->by_comment[lo + n]].comment, token) == 0)
+		n++;
+	return n;
+}
+
+static int same_rule(const struct ipt_rule *r, const struct nat_rule *e, const char *e_norm, int or_base)
+{
+	return strcmp(r->table, e->table) == 0 &&
+	       (strcmp(r->chain, e->chain) == 0 || (or_base && strcmp(r->chain, base_of(e->chain)) == 0)) &&
+	       strcmp(r->norm, e_norm) == 0;
+}
+
+#define OWNED_MAX 512
+
+/* The rules the kernel has for OWNER, whose expected rules are E (N of them):
+ * those carrying its token, or, legacy, those whose text is one of E's (in
+ * E's chain or, written by an older layout, its base chain). Positions in
+ * ruleset order into OUT; returns how many. */
+static int owned_rules(const struct view *v, const char *owner, const struct nat_rule *e,
+		       char (*e_norm)[NAT_SPEC_LEN], int ne, int *out)
+{
+	char token[64];
+	int i, j, first, n = 0, k;
+
+	if (!legacy(v)) {
+		nat_comment(v->in, owner, token, sizeof(token));
+		k = with_comment(v, token, &first);
+		for (i = 0; i < k && n < OWNED_MAX; i++)
+			out[n++] = v->by_comment[first + i];
+		return n;
+	}
+	for (i = 0; i < v->rs.nrules && n < OWNED_MAX; i++) {
+		for (j = 0; j < ne; j++)
+			if (same_rule(&v->rs.rules[i], &e[j], e_norm[j], 1))
+				break;
+		if (j < ne)
+			out[n++] = i;
+	}
+	return n;
+}
+
+/* How OWNER's kernel rules (A, NA) compare with E: *MATCHED expected rules
+ * are present; returns 1 when A is exactly E in E's order. */
+static int compare(const struct view *v, const int *a, int na, const struct nat_rule *e,
+		   char (*e_norm)[NAT_SPEC_LEN], int ne, int *matched, int *used)
+{
+	int i, j, exact = na == ne;
+
+	*matched = 0;
+	for (i = 0; i < na; i++)
+		used[i] = 0;
+	for (j = 0; j < ne; j++) {
+		for (i = 0; i < na; i++)
+			if (!used[i] && same_rule(&v->rs.rules[a[i]], &e[j], e_norm[j], 0))
+				break;
+		if (i < na) {
+			used[i] = 1;
+			(*matched)++;
+		}
+	}
+	/* exact: chain by chain, the same rules in the same order */
+	for (j = 0; j < ne && exact; j++) {
+		int x = 0, y = 0;
+
+		if (j > 0 && strcmp(e[j - 1].chain, e[j].chain) == 0 && e[j - 1].table == e[j].table)
+			continue; /* this chain was compared already */
+		while (exact) {
+			while (x < na && (strcmp(v->rs.rules[a[x]].table, e[j].table) != 0 ||
+					  strcmp(v->rs.rules[a[x]].chain, e[j].chain) != 0))
+				x++;
+			while (y < ne && (strcmp(e[y].table, e[j].table) != 0 || strcmp(e[y].chain, e[j].chain) != 0))
+				y++;
+			if (x == na || y == ne) {
+				exact = x == na && y == ne;
+				break;
+			}
+			exact = same_rule(&v->rs.rules[a[x]], &e[y], e_norm[y], 0);
+			x++;
+			y++;
+		}
+	}
+	return exact && *matched == ne;
+}
+
+static void normalize_all(const struct nat_rule *e, int ne, char (*norm)[NAT_SPEC_LEN])
+{
+	int i;
+
+	for (i = 0; i < ne; i++)
+		ipt_normalize(e[i].spec, norm[i], NAT_SPEC_LEN);
+}
+
+/* How many times the jump J is in the kernel. */
+static int count_rule(const struct view *v, const struct nat_rule *j)
+{
+	char norm[NAT_SPEC_LEN];
+	int i, n = 0;
+
+	ipt_normalize(j->spec, norm, sizeof(norm));
+	for (i = 0; i < v->rs.nrules; i++)
+		if (same_rule(&v->rs.rules[i], j, norm, 0))
+			n++;
+	return n;
+}
+
+/* Is a rule's comment one of this installation's per-VM tokens? */
+static int vm_token(const struct view *v, const char *comment, char owner[NAME_MAX_LEN + 1])
+{
+	size_t n = strlen(v->jump_token);
+
+	if (legacy(v) || !comment || strncmp(comment, v->jump_token, n) != 0 || comment[n] != ':' ||
+	    !name_valid(comment + n + 1))
+		return 0;
+	if (owner)
+		snprintf(owner, NAME_MAX_LEN + 1, "%s", comment + n + 1);
+	return 1;
+}
+
+/* Our chain WHICH, when the kernel has it: 0 when it is provably ours (a
+ * legacy installation's historic names prove themselves), 1 when it exists
+ * but is not (WHY says how), -1 when it does not exist. */
+static int chain_foreign(const struct view *v, int which, char *why, size_t n)
+{
+	const char *name = v->chain[which], *table = chain_table(which);
+	int i, rules = 0, jumped = 0;
+
+	if (!name[0] || !ipt_find_chain(&v->rs, table, name))
+		return -1;
+	if (legacy(v))
+		return 0;
+	for (i = 0; i < v->rs.nrules; i++) {
+		const struct ipt_rule *r = &v->rs.rules[i];
+
+		if (strcmp(r->table, table) != 0)
+			continue;
+		if (strcmp(r->chain, name) == 0) {
+			rules++;
+			if (!vm_token(v, r->comment, NULL)) {
+				snprintf(why, n, "it holds a rule that is not this installation's: -A %s %s", name,
+					 r->spec);
+				return 1;
+			}
+		}
+		if (r->target && strcmp(r->target, name) == 0 && r->comment &&
+		    strcmp(r->comment, v->jump_token) == 0)
+			jumped = 1;
+	}
+	if (!jumped && !rules) {
+		snprintf(why, n, "no jump tagged '%s' leads to it and it holds no rule of ours", v->jump_token);
+		return 1;
+	}
+	return 0;
+}
+
+/* Refuse (102) when a chain of our name exists that is not provably ours. */
+static int chains_proven(const struct view *v)
+{
+	char why[NAT_SPEC_LEN + 128];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (chain_foreign(v, i, why, sizeof(why)) == 1) {
+			error_code(EXIT_REFUSED, "chain '%s' (table %s) exists but is not this installation's: %s",
+				   v->chain[i], chain_table(i), why);
+			error_hint("another program uses the name; remove or rename its chain, or give this "
+				   "installation another --instance-id");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- the restore script ----------------------------------------------------- */
+
+struct script {
+	char *buf[2]; /* filter, nat */
+	size_t len[2];
+	FILE *f[2];
+	int lines;
+};
+
+static int script_open(struct script *s)
+{
+	int t;
+
+	memset(s, 0, sizeof(*s));
+	for (t = 0; t < 2; t++) {
+		s->f[t] = open_memstream(&s->buf[t], &s->len[t]);
+		if (!s->f[t])
+			return error_errno("unable to build the rules");
+	}
+	return 0;
+}
+
+static void script_line(struct script *s, const char *table, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void script_line(struct script *s, const char *table, const char *fmt, ...)
+{
+	va_list ap;
+	int t = strcmp(table, "nat") == 0;
+
+	va_start(ap, fmt);
+	vfprintf(s->f[t], fmt, ap);
+	va_end(ap);
+	fputc('\n', s->f[t]);
+	s->lines++;
+}
+
+static void script_release(struct script *s)
+{
+	int t;
+
+	for (t = 0; t < 2; t++) {
+		if (s->f[t])
+			fclose(s->f[t]);
+		free(s->buf[t]);
+	}
+	memset(s, 0, sizeof(*s));
+}
+
+/* Apply the script as one transaction (nothing when it is empty). */
+static int script_apply(struct script *s)
+{
+	char *all = NULL;
+	size_t len = 0;
+	FILE *f;
+	int t, rc;
+
+	if (!s->lines)
+		return 0;
+	for (t = 0; t < 2; t++) {
+		fclose(s->f[t]);
+		s->f[t] = NULL;
+	}
+	f = open_memstream(&all, &len);
+	if (!f)
+		return error_errno("unable to build the rules");
+	for (t = 0; t < 2; t++)
+		if (s->len[t])
+			fprintf(f, "*%s\n%sCOMMIT\n", t ? "nat" : "filter", s->buf[t]);
+	fclose(f);
+	rc = ipt_restore(all);
+	free(all);
+	return rc;
+}
+
+/* Create our missing chains and jumps. */
+static void ensure_base(const struct view *v, struct script *s)
+{
+	struct nat_rule j[4];
+	int i, nj;
+
+	for (i = 0; i < 3; i++)
+		if (v->chain[i][0] && !ipt_find_chain(&v->rs, chain_table(i), v->chain[i]))
+			script_line(s, chain_table(i), ":%s - [0:0]", v->chain[i]);
+	nj = nat_jumps(v->in, v->docker, j);
+	for (i = 0; i < nj; i++)
+		if (count_rule(v, &j[i]) == 0)
+			script_line(s, j[i].table, "-I %s %s", j[i].chain, j[i].spec);
+}
+
+/* ---- verbs ------------------------------------------------------------------ */
+
+static int check_links(const struct nat_params *p)
+{
+	if (!sysctl_link_exists(p->tap)) {
+		error_code(EXIT_USAGE, "TAP '%s' does not exist", p->tap);
+		error_hint("create it first: ember-tap create OWNER --address HOST_IP/PREFIX");
+		return -1;
+	}
+	if (!sysctl_link_exists(p->uplink)) {
+		error_code(EXIT_USAGE, "uplink '%s' does not exist", p->uplink);
+		error_hint("name an interface of this host with --uplink IF");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *state_of(const struct view *v, const struct nat_vm *vm);
+
+int nat_up(struct install *in, const char *owner, const struct nat_params *want, struct nat_vm *v,
+	   int *created)
+{
+	struct nat_rule e[NAT_RULES_MAX];
+	char e_norm[NAT_RULES_MAX][NAT_SPEC_LEN], what[NAT_ALLOW_MAX * CIDR_LEN + 128];
+	int a[OWNED_MAX], used[OWNED_MAX];
+	struct nat_vm rec, other;
+	struct nat_params p = *want;
+	struct locks l = {-1, -1};
+	struct view view = {0};
+	struct script s = {0};
+	int found, ne, na, i, matched, rc = -1;
+	struct db *db;
+
+	*created = 0;
+	if (!sysctl_link_exists(p.tap))
+		return check_links(&p);
+	if (p.uplink[0] && !sysctl_link_exists(p.uplink))
+		return check_links(&p);
+	if (nat_db(in, &db, 1) < 0 || take_locks(in, &l) < 0)
+		return -1;
+	found = read_record(db, owner, &rec);
+	if (found < 0)
+		goto out;
+	if (!p.uplink[0]) {
+		if (found) {
+			snprintf(p.uplink, sizeof(p.uplink), "%s", rec.p.uplink);
+		} else {
+			i = sysctl_default_uplink(p.uplink, sizeof(p.uplink));
+			if (i < 0)
+				goto out;
+			if (i == 0) {
+				error_code(EXIT_USAGE, "no uplink: this host has no default route");
+				error_hint("name the interface toward the outside with --uplink IF");
+				goto out;
+			}
+		}
+	}
+	if (check_links(&p) < 0)
+		goto out;
+	if (found && !nat_params_equal(&rec.p, &p)) {
+		describe(&rec.p, what, sizeof(what));
+		error_code(EXIT_REFUSED, "NAT of '%s' is up with other parameters: %s", owner, what);
+		error_hint("take it down first: ember-nat down %s", owner);
+		goto out;
+	}
+	i = conflict(db, owner, &p, &other);
+	if (i < 0)
+		goto out;
+	if (i) {
+		describe(&other.p, what, sizeof(what));
+		error_code(EXIT_REFUSED, "'%s' has that TAP or guest address already: %s", other.owner, what);
+		goto out;
+	}
+	if (sysctl_ip_forward_enable() < 0 || view_load(&view, in) < 0 || chains_proven(&view) < 0)
+		goto out;
+	if (script_open(&s) < 0)
+		goto out;
+	ensure_base(&view, &s);
+	ne = nat_vm_rules(in, owner, &p, e);
+	normalize_all(e, ne, e_norm);
+	na = owned_rules(&view, owner, e, e_norm, ne, a);
+	if (!compare(&view, a, na, e, e_norm, ne, &matched, used)) {
+		/* anything but exactly these rules in this order: replace them all,
+		 * so an ACCEPT never lands after its TAP's DROP */
+		for (i = 0; i < na; i++)
+			script_line(&s, view.rs.rules[a[i]].table, "-D %s %s", view.rs.rules[a[i]].chain,
+				    view.rs.rules[a[i]].spec);
+		for (i = 0; i < ne; i++)
+			script_line(&s, e[i].table, "-A %s %s", e[i].chain, e[i].spec);
+	}
+	if (s.lines)
+		*created = 1;
+	if (script_apply(&s) < 0)
+		goto out;
+	if (!found) {
+		if (write_record(db, owner, &p) < 0)
+			goto out;
+		*created = 1;
+	}
+	memset(v, 0, sizeof(*v));
+	snprintf(v->owner, sizeof(v->owner), "%s", owner);
+	v->p = p;
+	v->recorded = 1;
+	v->state = "up";
+	rc = 0;
+out:
+	script_release(&s);
+	view_release(&view);
+	release_locks(&l);
+	return rc;
+}
+
+int nat_down(struct install *in, const char *owner, const struct nat_params *unrecorded,
+	     struct nat_vm *v, int *removed)
+{
+	struct nat_rule e[NAT_RULES_MAX];
+	char e_norm[NAT_RULES_MAX][NAT_SPEC_LEN];
+	const struct nat_params *p = NULL;
+	struct locks l = {-1, -1};
+	struct view view = {0};
+	struct script s = {0};
+	int a[OWNED_MAX], found, ne = 0, na, i, rc;
+	struct db *db;
+
+	*removed = 0;
+	memset(v, 0, sizeof(*v));
+	snprintf(v->owner, sizeof(v->owner), "%s", owner);
+	v->state = "down";
+	rc = nat_db(in, &db, unrecorded != NULL);
+	if (rc <= 0)
+		return rc; /* no table: this installation never set up NAT */
+	rc = -1;
+	if (take_locks(in, &l) < 0)
+		return -1;
+	found = read_record(db, owner, v);
+	if (found < 0)
+		goto out;
+	v->state = "down";
+	if (found)
+		p = &v->p;
+	else if (unrecorded && !install_namespace(in))
+		p = unrecorded;
+	if (!found && !p && !install_namespace(in)) {
+		rc = 0; /* legacy rules are found by their text: without it, nothing is ours */
+		goto out;
+	}
+	if (view_load(&view, in) < 0 || script_open(&s) < 0)
+		goto out;
+	if (p) {
+		ne = nat_vm_rules(in, owner, p, e);
+		normalize_all(e, ne, e_norm);
+	}
+	na = owned_rules(&view, owner, e, e_norm, ne, a);
+	for (i = 0; i < na; i++)
+		script_line(&s, view.rs.rules[a[i]].table, "-D %s %s", view.rs.rules[a[i]].chain,
+			    view.rs.rules[a[i]].spec);
+	if (script_apply(&s) < 0)
+		goto out;
+	if (found && delete_records(db, owner) < 0)
+		goto out;
+	if (found || na) {
+		*removed = 1;
+		if (!found && p) {
+			v->p = *p;
+			v->recorded = 1;
+		}
+	}
+	rc = 0;
+out:
+	script_release(&s);
+	view_release(&view);
+	release_locks(&l);
+	return rc;
+}
+
+/* "up", "partial" or "missing": how much of VM's rules (and the jumps into
+ * our chains) the kernel has. */
+static const char *state_of(const struct view *v, const struct nat_vm *vm)
+{
+	struct nat_rule e[NAT_RULES_MAX], j[4];
+	char e_norm[NAT_RULES_MAX][NAT_SPEC_LEN];
+	int a[OWNED_MAX], used[OWNED_MAX], ne, na, nj, i, matched, exact;
+
+	ne = nat_vm_rules(v->in, vm->owner, &vm->p, e);
+	normalize_all(e, ne, e_norm);
+	na = owned_rules(v, vm->owner, e, e_norm, ne, a);
+	exact = compare(v, a, na, e, e_norm, ne, &matched, used);
+	if (matched == 0)
+		return "missing";
+	nj = nat_jumps(v->in, v->docker, j);
+	for (i = 0; i < nj && exact; i++)
+		exact = count_rule(v, &j[i]) > 0;
+	return exact ? "up" : "partial";
+}
+
+int nat_show(struct install *in, const char *owner, struct nat_vm *v)
+{
+	struct view view = {0};
+	struct db *db;
+	int rc;
+
+	rc = nat_db(in, &db, 0);
+	if (rc <= 0)
+		return rc;
+	rc = read_record(db, owner, v);
+	if (rc <= 0)
+		return rc;
+	if (view_load(&view, in) < 0)
+		return -1;
+	v->state = state_of(&view, v);
+	view_release(&view);
+	return 1;
+}
+
+int nat_list(struct install *in, struct nat_list *l)
+{
+	struct view view = {0};
+	struct db *db;
+	int rc, i;
+
+	memset(l, 0, sizeof(*l));
+	rc = nat_db(in, &db, 0);
+	if (rc <= 0)
+		return rc;
+	if (read_all(db, l) < 0)
+		return -1;
+	if (l->n == 0)
+		return 0;
+	if (view_load(&view, in) < 0) {
+		nat_list_release(l);
+		return -1;
+	}
+	for (i = 0; i < l->n; i++)
+		l->v[i].state = state_of(&view, &l->v[i]);
+	view_release(&view);
+	return 0;
+}
+
+static void report_rule(nat_report_fn report, void *ctx, const char *owner, const char *kind,
+			const char *table, const char *chain, const char *spec)
+{
+	char detail[NAT_SPEC_LEN + 64];
+
+	snprintf(detail, sizeof(detail), "-t %s -A %s %s", table, chain, spec);
+	report(ctx, owner, kind, detail);
+}
+
+int nat_check(struct install *in, nat_report_fn report, void *ctx)
+{
+	struct nat_rule e[NAT_RULES_MAX], j[4];
+	char e_norm[NAT_RULES_MAX][NAT_SPEC_LEN], why[NAT_SPEC_LEN + 128], owner[NAME_MAX_LEN + 1];
+	int a[OWNED_MAX], used[OWNED_MAX], ne, na, nj, i, k, matched, n = 0, any = 0, rc;
+	struct nat_list l = {0};
+	struct view view = {0};
+	unsigned char *claimed = NULL;
+	struct db *db;
+
+	rc = nat_db(in, &db, 0);
+	if (rc <= 0)
+		return rc;
+	if (read_all(db, &l) < 0 || view_load(&view, in) < 0)
+		goto fail;
+	claimed = calloc((size_t)view.rs.nrules + 1, 1);
+	if (!claimed) {
+		error_errno("unable to check the rules");
+		goto fail;
+	}
+	/* the chains, and the jumps into them */
+	for (i = 0; i < 3; i++) {
+		k = chain_foreign(&view, i, why, sizeof(why));
+		if (k >= 0)
+			any = 1;
+		if (k == 1) {
+			char d[sizeof(why) + 64];
+
+			snprintf(d, sizeof(d), "-t %s %s: %s", chain_table(i), view.chain[i], why);
+			report(ctx, "-", "foreign-chain", d);
+			n++;
+		}
+	}
+	nj = nat_jumps(in, view.docker, j);
+	for (i = 0; i < nj; i++)
+		if (count_rule(&view, &j[i]))
+			any = 1;
+	if (any || l.n) {
+		for (i = 0; i < 3; i++) {
+			if (view.chain[i][0] && !ipt_find_chain(&view.rs, chain_table(i), view.chain[i])) {
+				char d[96];
+
+				snprintf(d, sizeof(d), "-t %s -N %s", chain_table(i), view.chain[i]);
+				report(ctx, "-", "missing-chain", d);
+				n++;
+			}
+		}
+		for (i = 0; i < nj; i++) {
+			k = count_rule(&view, &j[i]);
+			if (k == 0) {
+				report_rule(report, ctx, "-", "missing-jump", j[i].table, j[i].chain, j[i].spec);
+				n++;
+			}
+			for (; k > 1; k--, n++)
+				report_rule(report, ctx, "-", "extra-jump", j[i].table, j[i].chain, j[i].spec);
+		}
+	}
+	/* every recorded VM: its rules, exactly */
+	for (k = 0; k < l.n; k++) {
+		int x, y;
+
+		ne = nat_vm_rules(in, l.v[k].owner, &l.v[k].p, e);
+		normalize_all(e, ne, e_norm);
+		na = owned_rules(&view, l.v[k].owner, e, e_norm, ne, a);
+		i = compare(&view, a, na, e, e_norm, ne, &matched, used);
+		for (x = 0; x < na; x++)
+			claimed[a[x]] = 1;
+		for (y = 0; y < ne; y++) {
+			for (x = 0; x < na; x++)
+				if (same_rule(&view.rs.rules[a[x]], &e[y], e_norm[y], 0))
+					break;
+			if (x == na) {
+				report_rule(report, ctx, l.v[k].owner, "missing-rule", e[y].table, e[y].chain,
+					    e[y].spec);
+				n++;
+			}
+		}
+		for (x = 0; x < na; x++) {
+			if (!used[x]) {
+				const struct ipt_rule *r = &view.rs.rules[a[x]];
+
+				report_rule(report, ctx, l.v[k].owner, "extra-rule", r->table, r->chain, r->spec);
+				n++;
+			}
+		}
+		if (!i && matched == ne && na == ne) {
+			report(ctx, l.v[k].owner, "misordered", "its rules are not in the order they were written");
+			n++;
+		}
+	}
+	/* rules that are ours but no recorded VM's */
+	for (i = 0; i < view.rs.nrules; i++) {
+		const struct ipt_rule *r = &view.rs.rules[i];
+
+		if (claimed[i] || !ours_table(r->table))
+			continue;
+		if (vm_token(&view, r->comment, owner) ||
+		    (legacy(&view) && (strcmp(r->chain, view.chain[NAT_INPUT]) == 0 ||
+				       strcmp(r->chain, view.chain[NAT_FORWARD]) == 0) &&
+		     strcmp(r->table, "filter") == 0 && (snprintf(owner, sizeof(owner), "-") > 0))) {
+			report_rule(report, ctx, owner, "extra-rule", r->table, r->chain, r->spec);
+			n++;
+		}
+	}
+	free(claimed);
+	view_release(&view);
+	nat_list_release(&l);
+	return n;
+fail:
+	free(claimed);
+	view_release(&view);
+	nat_list_release(&l);
+	return -1;
+}
+
+int nat_flush(struct install *in, struct nat_list *out_list)
+{
+	struct nat_rule e[NAT_RULES_MAX], j[4];
+	char e_norm[NAT_RULES_MAX][NAT_SPEC_LEN], jnorm[NAT_SPEC_LEN];
+	int a[OWNED_MAX], i, k, x, ne, na, nj, rc = -1;
+	struct locks l = {-1, -1};
+	struct nat_list recs = {0};
+	struct view view = {0};
+	struct script s = {0};
+	unsigned char *gone = NULL;
+	struct db *db;
+
+	if (out_list)
+		memset(out_list, 0, sizeof(*out_list));
+	rc = nat_db(in, &db, 0);
+	if (rc <= 0)
+		return rc; /* never set up: nothing to remove, no iptables needed */
+	rc = -1;
+	if (take_locks(in, &l) < 0)
+		return -1;
+	if (read_all(db, &recs) < 0 || view_load(&view, in) < 0 || chains_proven(&view) < 0 ||
+	    script_open(&s) < 0)
+		goto out;
+	gone = calloc((size_t)view.rs.nrules + 1, 1);
+	if (!gone) {
+		error_errno("unable to remove the rules");
+		goto out;
+	}
+	/* rules in our chains go with the chain; everywhere else, ours by token
+	 * (or, legacy, by their exact text) are deleted one by one */
+	for (i = 0; i < view.rs.nrules; i++) {
+		const struct ipt_rule *r = &view.rs.rules[i];
+
+		for (k = 0; k < 3; k++)
+			if (view.chain[k][0] && strcmp(r->chain, view.chain[k]) == 0 &&
+			    strcmp(r->table, chain_table(k)) == 0)
+				gone[i] = 1;
+	}
+	nj = nat_jumps(in, 1, j);
+	for (i = 0; i < view.rs.nrules; i++) {
+		const struct ipt_rule *r = &view.rs.rules[i];
+
+		if (gone[i] || !ours_table(r->table))
+			continue;
+		if (!legacy(&view) && r->comment &&
+		    (strcmp(r->comment, view.jump_token) == 0 || vm_token(&view, r->comment, NULL)))
+			gone[i] = 2;
+		for (k = 0; legacy(&view) && k < nj; k++) {
+			ipt_normalize(j[k].spec, jnorm, sizeof(jnorm));
+			if (same_rule(r, &j[k], jnorm, 0))
+				gone[i] = 2;
+		}
+	}
+	for (k = 0; legacy(&view) && k < recs.n; k++) {
+		ne = nat_vm_rules(in, recs.v[k].owner, &recs.v[k].p, e);
+		normalize_all(e, ne, e_norm);
+		na = owned_rules(&view, recs.v[k].owner, e, e_norm, ne, a);
+		for (x = 0; x < na; x++)
+			if (!gone[a[x]])
+				gone[a[x]] = 2;
+	}
+	for (i = 0; i < view.rs.nrules; i++)
+		if (gone[i] == 2)
+			script_line(&s, view.rs.rules[i].table, "-D %s %s", view.rs.rules[i].chain,
+				    view.rs.rules[i].spec);
+	for (k = 0; k < 3; k++) {
+		if (view.chain[k][0] && ipt_find_chain(&view.rs, chain_table(k), view.chain[k])) {
+			script_line(&s, chain_table(k), "-F %s", view.chain[k]);
+			script_line(&s, chain_table(k), "-X %s", view.chain[k]);
+		}
+	}
+	if (script_apply(&s) < 0 || delete_records(db, NULL) < 0)
+		goto out;
+	for (k = 0; k < recs.n; k++)
+		recs.v[k].state = "down";
+	if (out_list) {
+		*out_list = recs;
+		memset(&recs, 0, sizeof(recs));
+	}
+	rc = 0;
+out:
+	free(gone);
+	nat_list_release(&recs);
+	script_release(&s);
+	view_release(&view);
+	release_locks(&l);
+	return rc;
+}
+
 int nat_teardown(struct install *in)
 {
-	/* ember-nat writes no rules yet (issue 4): nothing to remove */
-	(void)in;
-	return 0;
+	return nat_flush(in, NULL);
 }

@@ -1,0 +1,327 @@
+#include "iptables.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "probe.h"
+#include "spawn.h"
+
+#define IPT_TIMEOUT_MS 60000
+
+/* The next token of *P into BUF (capacity N), unquoted; *QUOTED says whether
+ * it was quoted (a quoted "--comment" is a value, never an option). 1 found,
+ * 0 end, -1 an unterminated quote. */
+static int next_token(const char **p, char *buf, size_t n, int *quoted)
+{
+	const char *s = *p;
+	size_t len = 0;
+	int inq = 0;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!*s) {
+		*p = s;
+		return 0;
+	}
+	*quoted = 0;
+	while (*s && (inq || (*s != ' ' && *s != '\t'))) {
+		if (*s == '"') {
+			inq = !inq;
+			*quoted = 1;
+			s++;
+			continue;
+		}
+		if (inq && *s == '\\' && (s[1] == '"' || s[1] == '\\'))
+			s++;
+		if (len + 1 < n)
+			buf[len++] = *s;
+		s++;
+	}
+	buf[len] = '\0';
+	*p = s;
+	return inq ? -1 : 1;
+}
+
+int ipt_normalize(const char *spec, char *out, size_t n)
+{
+	char tok[1024];
+	size_t len = 0;
+	int quoted, rc;
+
+	if (n)
+		out[0] = '\0';
+	while ((rc = next_token(&spec, tok, sizeof(tok), &quoted)) == 1) {
+		len += (size_t)snprintf(out + (len < n ? len : n), len < n ? n - len : 0, "%s%s",
+					len ? " " : "", tok);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/* The value following the option OPT (unquoted), after a "-m MATCH" when
+ * MATCH is given: 1 found, 0 not. */
+static int spec_option(const char *spec, const char *match, const char *opt, char *out, size_t n)
+{
+	char tok[1024], prev[1024] = "";
+	int quoted, in_match = match == NULL, rc;
+
+	while ((rc = next_token(&spec, tok, sizeof(tok), &quoted)) == 1) {
+		if (!quoted && match && strcmp(prev, "-m") == 0)
+			in_match = strcmp(tok, match) == 0 || in_match;
+		if (!quoted && in_match && strcmp(tok, opt) == 0) {
+			if (next_token(&spec, out, n, &quoted) != 1)
+				return 0;
+			return 1;
+		}
+		snprintf(prev, sizeof(prev), "%s", quoted ? "" : tok);
+	}
+	return 0;
+}
+
+int ipt_spec_comment(const char *spec, char *out, size_t n)
+{
+	return spec_option(spec, "comment", "--comment", out, n);
+}
+
+static char *dup_or_null(const char *s, int present)
+{
+	return present ? strdup(s) : NULL;
+}
+
+static int grow(void **v, int n, int *cap, size_t size)
+{
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	*cap = *cap ? *cap * 2 : 64;
+	p = realloc(*v, (size_t)*cap * size);
+	if (!p)
+		return error_errno("unable to grow the rule list");
+	*v = p;
+	return 0;
+}
+
+/* "-A CHAIN SPEC" of TABLE into RS. */
+static int add_rule(struct ipt_ruleset *rs, int *cap, const char *table, const char *line, int lineno)
+{
+	char chain[IPT_CHAIN_LEN], value[1024];
+	const char *sp = line + 3, *end;
+	struct ipt_rule *r;
+	size_t clen, slen = strlen(line);
+
+	end = strchr(sp, ' ');
+	clen = end ? (size_t)(end - sp) : strlen(sp);
+	if (clen == 0 || clen >= sizeof(chain))
+		return error("iptables-save line %d: bad chain in '%s'", lineno, line);
+	memcpy(chain, sp, clen);
+	chain[clen] = '\0';
+	sp = end ? end + 1 : sp + clen;
+	if (grow((void **)&rs->rules, rs->nrules, cap, sizeof(*rs->rules)) < 0)
+		return -1;
+	r = &rs->rules[rs->nrules];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->table, sizeof(r->table), "%s", table);
+	snprintf(r->chain, sizeof(r->chain), "%s", chain);
+	r->spec = strdup(sp);
+	r->norm = malloc(slen + 1);
+	if (!r->spec || !r->norm) {
+		free(r->spec);
+		free(r->norm);
+		return error_errno("unable to read the rules");
+	}
+	rs->nrules++;
+	if (ipt_normalize(sp, r->norm, slen + 1) < 0)
+		return error("iptables-save line %d: unterminated quote in '%s'", lineno, line);
+	r->comment = dup_or_null(value, ipt_spec_comment(sp, value, sizeof(value)));
+	if (!spec_option(sp, NULL, "-j", value, sizeof(value)))
+		r->target = dup_or_null(value, spec_option(sp, NULL, "-g", value, sizeof(value)));
+	else
+		r->target = strdup(value);
+	return 0;
+}
+
+static int add_chain(struct ipt_ruleset *rs, int *cap, const char *table, const char *line, int lineno)
+{
+	struct ipt_chain *c;
+	char name[IPT_CHAIN_LEN], policy[16];
+
+	if (sscanf(line, ":%31s %15s", name, policy) != 2)
+		return error("iptables-save line %d: bad chain '%s'", lineno, line);
+	if (grow((void **)&rs->chains, rs->nchains, cap, sizeof(*rs->chains)) < 0)
+		return -1;
+	c = &rs->chains[rs->nchains++];
+	snprintf(c->table, sizeof(c->table), "%s", table);
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->policy, sizeof(c->policy), "%s", policy);
+	return 0;
+}
+
+int ipt_parse_save(const char *text, struct ipt_ruleset *rs)
+{
+	char table[IPT_TABLE_LEN] = "", *line = NULL;
+	const char *p = text, *nl;
+	int chain_cap = 0, rule_cap = 0, lineno = 0, rc = -1;
+	size_t len;
+
+	memset(rs, 0, sizeof(*rs));
+	for (; *p; p = *nl ? nl + 1 : nl) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		len = (size_t)(nl - p);
+		lineno++;
+		free(line);
+		line = strndup(p, len);
+		if (!line) {
+			error_errno("unable to read the rules");
+			goto out;
+		}
+		if (len && line[len - 1] == '\r')
+			line[len - 1] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		if (line[0] == '*') {
+			if (strlen(line + 1) == 0 || strlen(line + 1) >= sizeof(table)) {
+				error("iptables-save line %d: bad table '%s'", lineno, line);
+				goto out;
+			}
+			snprintf(table, sizeof(table), "%s", line + 1);
+		} else if (!table[0]) {
+			error("iptables-save line %d: '%s' outside a table", lineno, line);
+			goto out;
+		} else if (strcmp(line, "COMMIT") == 0) {
+			table[0] = '\0';
+		} else if (line[0] == ':') {
+			if (add_chain(rs, &chain_cap, table, line, lineno) < 0)
+				goto out;
+		} else if (strncmp(line, "-A ", 3) == 0) {
+			if (add_rule(rs, &rule_cap, table, line, lineno) < 0)
+				goto out;
+		} else {
+			error("iptables-save line %d: unexpected '%s'", lineno, line);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(line);
+	if (rc < 0) {
+		error_hint("iptables-save printed something this version of ember cannot read");
+		ipt_ruleset_release(rs);
+	}
+	return rc;
+}
+
+void ipt_ruleset_release(struct ipt_ruleset *rs)
+{
+	int i;
+
+	for (i = 0; i < rs->nrules; i++) {
+		free(rs->rules[i].spec);
+		free(rs->rules[i].norm);
+		free(rs->rules[i].comment);
+		free(rs->rules[i].target);
+	}
+	free(rs->rules);
+	free(rs->chains);
+	memset(rs, 0, sizeof(*rs));
+}
+
+const struct ipt_chain *ipt_find_chain(const struct ipt_ruleset *rs, const char *table, const char *name)
+{
+	int i;
+
+	for (i = 0; i < rs->nchains; i++)
+		if (strcmp(rs->chains[i].name, name) == 0 && strcmp(rs->chains[i].table, table) == 0)
+			return &rs->chains[i];
+	return NULL;
+}
+
+const char *ipt_backend(void)
+{
+	static const char *cached;
+	const char *argv[] = {"iptables", "--version", NULL};
+	char path[PATH_MAX], real[PATH_MAX];
+	const char *env = getenv("EMBER_IPTABLES");
+	struct spawn s;
+
+	if (cached)
+		return cached;
+	if (env && (strcmp(env, "nft") == 0 || strcmp(env, "legacy") == 0))
+		return cached = strcmp(env, "nft") == 0 ? "nft" : "legacy";
+	cached = "";
+	/* Debian: /usr/sbin/iptables -> /etc/alternatives/iptables ->
+	 * /usr/sbin/iptables-nft -> xtables-nft-multi; no program to run */
+	if (probe_program("iptables", path, sizeof(path)) && realpath(path, real)) {
+		if (strstr(real, "xtables-nft-multi"))
+			return cached = "nft";
+		if (strstr(real, "xtables-legacy-multi"))
+			return cached = "legacy";
+	}
+	if (spawn_run(argv, NULL, 0, 5000, &s) == 0) {
+		if (s.status == 0 && strstr(s.out, "(nf_tables)"))
+			cached = "nft";
+		else if (s.status == 0 && strstr(s.out, "(legacy)"))
+			cached = "legacy";
+		spawn_release(&s);
+	}
+	error_clear();
+	return cached;
+}
+
+/* "iptables-nft-save", "iptables-legacy-save" or "iptables-save" (WHAT = "save"). */
+static void program(const char *what, char *buf, size_t n)
+{
+	const char *b = ipt_backend();
+
+	if (*b)
+		snprintf(buf, n, "iptables-%s-%s", b, what);
+	else
+		snprintf(buf, n, "iptables-%s", what);
+}
+
+int ipt_save(struct ipt_ruleset *rs)
+{
+	char prog[64];
+	const char *argv[] = {prog, NULL};
+	struct spawn s;
+	int rc;
+
+	memset(rs, 0, sizeof(*rs));
+	program("save", prog, sizeof(prog));
+	if (spawn_run(argv, NULL, 0, IPT_TIMEOUT_MS, &s) < 0) {
+		error_hint("install iptables (apt-get install iptables), or set EMBER_IPTABLES=nft|legacy");
+		return -1;
+	}
+	if (s.status != 0) {
+		error_code(EXIT_TEMP, "unable to read the rules: %s: %s", prog, spawn_reason(&s));
+		spawn_release(&s);
+		return -1;
+	}
+	rc = ipt_parse_save(s.out, rs);
+	spawn_release(&s);
+	return rc;
+}
+
+int ipt_restore(const char *script)
+{
+	char prog[64];
+	const char *argv[] = {prog, "--noflush", "-w", "30", NULL};
+	struct spawn s;
+
+	program("restore", prog, sizeof(prog));
+	if (spawn_verbose)
+		fputs(script, stderr);
+	if (spawn_run(argv, script, strlen(script), IPT_TIMEOUT_MS, &s) < 0)
+		return -1;
+	if (s.status != 0) {
+		error_code(EXIT_TEMP, "unable to change the rules: %s: %s", prog, spawn_reason(&s));
+		spawn_release(&s);
+		return -1;
+	}
+	spawn_release(&s);
+	return 0;
+}
