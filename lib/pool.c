@@ -326,14 +326,7 @@ static int pool_device(struct ctx *c, struct dmdev_info *info)
 	return 1;
 }
 
-struct kstatus {
-	char mode[24];
-	long long tid;
-	uint64_t meta_used, meta_total, data_used, data_total; /* in blocks */
-};
-
-/* "TID USED/TOTAL(meta) USED/TOTAL(data) HELD MODE DISCARD POLICY NEEDS_CHECK ..." */
-static int parse_status(const char *params, struct kstatus *k)
+int pool_parse_status(const char *params, struct pool_kstatus *k)
 {
 	char mode[24] = "", discard[32], policy[32], check[32] = "-", held[32];
 	int n;
@@ -355,7 +348,7 @@ static int parse_status(const char *params, struct kstatus *k)
 	return 0;
 }
 
-static int kernel_status(struct ctx *c, struct kstatus *k)
+static int kernel_status(struct ctx *c, struct pool_kstatus *k)
 {
 	char type[32], params[512];
 
@@ -364,13 +357,13 @@ static int kernel_status(struct ctx *c, struct kstatus *k)
 	if (strcmp(type, "thin-pool") != 0)
 		return error_code(EXIT_INTERNAL, "device '%s' is a %s, not a thin-pool", c->pool,
 				  type);
-	return parse_status(params, k);
+	return pool_parse_status(params, k);
 }
 
 /* The pool's transaction id, or -1 with an error recorded. */
 static long long kernel_tid(struct ctx *c)
 {
-	struct kstatus k;
+	struct pool_kstatus k;
 
 	if (kernel_status(c, &k) < 0)
 		return -1;
@@ -866,7 +859,7 @@ static int pending(struct ctx *c)
 /* The pool's data size in the kernel (bytes), or -1. */
 static long long kernel_size(struct ctx *c)
 {
-	struct kstatus k;
+	struct pool_kstatus k;
 
 	if (kernel_status(c, &k) < 0)
 		return -1;
@@ -1038,7 +1031,7 @@ static int count_volumes(struct ctx *c, struct pool_state *st)
 static int fill_state(struct ctx *c, struct pool_state *st)
 {
 	struct dmdev_info info;
-	struct kstatus k;
+	struct pool_kstatus k;
 	int rc;
 
 	memset(st, 0, sizeof(*st));

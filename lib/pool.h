@@ -70,6 +70,17 @@ extern void (*pool_report)(const char *fmt, ...) __attribute__((format(printf, 1
 /* Import progress, called now and then with bytes done of total. */
 typedef void (*pool_progress_fn)(uint64_t done, uint64_t total);
 
+/* A thin-pool status line, as the kernel reports it. */
+struct pool_kstatus {
+	char mode[24]; /* rw, ro, out_of_data_space, needs_check; fail, error */
+	long long tid; /* -1 when the pool has failed */
+	uint64_t meta_used, meta_total, data_used, data_total; /* in blocks */
+};
+
+/* Parse "TID USED/TOTAL USED/TOTAL HELD MODE DISCARD POLICY NEEDS_CHECK ..."
+ * (metadata, then data), "Fail" or "Error"; 101 when it is none of those. */
+int pool_parse_status(const char *params, struct pool_kstatus *k);
+
 /* A size operand: digits with an optional K, M, G or T (powers of 1024,
  * "KiB" and "K" alike); exit 100 naming WHAT when it is not a size. */
 int pool_parse_size(const char *what, const char *s, uint64_t *bytes);
