@@ -1100,8 +1100,8 @@ int nat_check(struct install *in, nat_report_fn report, void *ctx)
 	/* the chains, and the jumps into them */
 	for (i = 0; i < 3; i++) {
 		k = chain_foreign(&view, i, why, sizeof(why));
-		if (k >= 0)
-			any = 1;
+		if (k == 0)
+			any = 1; /* installed: a chain of ours exists */
 		if (k == 1) {
 			char d[sizeof(why) + 64];
 
