@@ -259,7 +259,10 @@ static int load_row(struct ctx *c)
 	return rc;
 }
 
-/* Open the database, the schema and (when LOCK) the pool lock. */
+enum { CTX_NO_LOCK, CTX_LOCK, CTX_TRY_LOCK };
+
+/* Open the database, the schema and the pool lock (CTX_LOCK waits for it;
+ * CTX_TRY_LOCK returns 1 without it when another run holds it). */
 static int ctx_open(struct ctx *c, struct install *in, int lock)
 {
 	char path[PATH_MAX];
@@ -276,7 +279,9 @@ static int ctx_open(struct ctx *c, struct install *in, int lock)
 		    file_mkdirs(path, 0700) < 0 ||
 		    install_path(in, path, sizeof(path), "locks/pool") < 0)
 			return -1;
-		c->lock = lock_take(path, LOCK_EXCLUSIVE);
+		c->lock = lock_take(path, LOCK_EXCLUSIVE | (lock == CTX_TRY_LOCK ? LOCK_TRY : 0));
+		if (c->lock == -2)
+			return 1; /* busy: another run holds it */
 		if (c->lock < 0)
 			return -1;
 	}
@@ -973,7 +978,7 @@ static int ctx_open_volumes(struct ctx *c, struct install *in)
 	struct dmdev_info info;
 	int rc;
 
-	if (ctx_open(c, in, 1) < 0 || need_row(c) < 0)
+	if (ctx_open(c, in, CTX_LOCK) < 0 || need_row(c) < 0)
 		return -1;
 	if ((rc = pool_device(c, &info)) < 0)
 		return -1;
@@ -990,16 +995,17 @@ int pool_recover(struct install *in)
 	struct ctx c;
 	int rc;
 
-	if (ctx_open(&c, in, 0) < 0)
+	if (ctx_open(&c, in, CTX_NO_LOCK) < 0)
 		return -1;
 	rc = pending(&c);
 	if (rc == 0 && c.have_row)
 		rc = pool_unsettled(&c);
 	if (rc > 0) {
+		/* a run that holds the lock is at work, not killed: what it
+		 * has half-way is its own, and a reader does not wait for it */
 		ctx_close(&c);
-		if (ctx_open(&c, in, 1) < 0)
-			rc = -1;
-		else
+		rc = ctx_open(&c, in, CTX_TRY_LOCK);
+		if (rc == 0)
 			rc = recover(&c);
 	}
 	ctx_close(&c);
@@ -1193,7 +1199,7 @@ int pool_create(struct install *in, const struct pool_params *given, struct pool
 					  " bytes, fewer than the %" PRIu64 " asked for",
 					  p.data_dev, bytes, p.size);
 	}
-	if (dmdev_load() < 0 || ctx_open(&c, in, 1) < 0)
+	if (dmdev_load() < 0 || ctx_open(&c, in, CTX_LOCK) < 0)
 		goto out;
 	if (c.have_row) {
 		if (c.size != p.size || c.block_size != p.block_size ||
@@ -1227,7 +1233,7 @@ int pool_activate(struct install *in, struct pool_state *st)
 	struct ctx c;
 	int rc = -1, r;
 
-	if (dmdev_load() < 0 || ctx_open(&c, in, 1) < 0)
+	if (dmdev_load() < 0 || ctx_open(&c, in, CTX_LOCK) < 0)
 		goto out;
 	if (!c.have_row) {
 		error_code(EXIT_NO, "this installation has no pool '%s'", c.pool);
@@ -1256,11 +1262,11 @@ int pool_status(struct install *in, struct pool_state *st)
 	struct ctx c;
 	int rc = -1;
 
-	if (ctx_open(&c, in, 0) < 0)
+	if (ctx_open(&c, in, CTX_NO_LOCK) < 0)
 		return -1;
 	if (c.have_row) {
 		ctx_close(&c);
-		if (dmdev_load() < 0 || pool_recover(in) < 0 || ctx_open(&c, in, 0) < 0)
+		if (dmdev_load() < 0 || pool_recover(in) < 0 || ctx_open(&c, in, CTX_NO_LOCK) < 0)
 			return -1;
 	}
 	if (!c.have_row) {
@@ -1296,7 +1302,7 @@ int pool_grow(struct install *in, uint64_t size, struct pool_state *st)
 	struct ctx c;
 	int rc = -1, r;
 
-	if (dmdev_load() < 0 || ctx_open(&c, in, 1) < 0 || need_row(&c) < 0)
+	if (dmdev_load() < 0 || ctx_open(&c, in, CTX_LOCK) < 0 || need_row(&c) < 0)
 		goto out;
 	size = size / c.block_size * c.block_size;
 	if (size < c.size) {
@@ -1445,7 +1451,7 @@ int pool_destroy(struct install *in, int force, int purge)
 	struct ctx c;
 	int rc = -1;
 
-	if (ctx_open(&c, in, 1) < 0)
+	if (ctx_open(&c, in, CTX_LOCK) < 0)
 		goto out;
 	if (!c.have_row) {
 		rc = 0; /* destroying what is not there succeeds */
@@ -1482,7 +1488,7 @@ int pool_teardown(struct install *in)
 		return 0;
 	if (install_path(in, path, sizeof(path), "pool") == 0 && access(path, F_OK) != 0)
 		return 0;
-	if (dmdev_load() < 0 || ctx_open(&c, in, 1) < 0)
+	if (dmdev_load() < 0 || ctx_open(&c, in, CTX_LOCK) < 0)
 		return -1;
 	rc = stop_all(&c, 1);
 	ctx_close(&c);
@@ -1872,7 +1878,7 @@ int pool_volume_deactivate(struct install *in, const char *volume, struct pool_v
 	struct ctx c;
 	int rc = -1;
 
-	if (dmdev_load() < 0 || ctx_open(&c, in, 1) < 0 || need_row(&c) < 0 ||
+	if (dmdev_load() < 0 || ctx_open(&c, in, CTX_LOCK) < 0 || need_row(&c) < 0 ||
 	    find_volume(&c, volume, &r) < 0 || volume_stop(&c, &r) < 0)
 		goto out;
 	fill_volume(&c, &r, v);
@@ -1919,7 +1925,7 @@ int pool_list(struct install *in, int (*fn)(const struct pool_volume *v, void *c
 	struct ctx c;
 	int rc = -1, s;
 
-	if (ctx_open(&c, in, 0) < 0)
+	if (ctx_open(&c, in, CTX_NO_LOCK) < 0)
 		return -1;
 	/* no pool, nothing to list: device-mapper is not needed for that */
 	if (!c.have_row) {
@@ -1927,7 +1933,7 @@ int pool_list(struct install *in, int (*fn)(const struct pool_volume *v, void *c
 		return 0;
 	}
 	ctx_close(&c);
-	if (dmdev_load() < 0 || pool_recover(in) < 0 || ctx_open(&c, in, 0) < 0)
+	if (dmdev_load() < 0 || pool_recover(in) < 0 || ctx_open(&c, in, CTX_NO_LOCK) < 0)
 		return -1;
 	if (db_prepare(c.db, &st, "SELECT " VROW_COLUMNS " FROM pool_volume ORDER BY kind, name") <
 	    0)

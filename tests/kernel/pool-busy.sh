@@ -29,4 +29,27 @@ kill $holder
 wait
 check "once closed, delete works" 0 '*' ember-pool delete vm2
 is "the database and the pool agree" "$(db_ids)" "$(pool_ids $P)"
+
+# a long import holds the lock: readers neither wait for it nor mistake its
+# half-way record for a crash
+yes ember | head -c $((48 * 1024 * 1024)) >"$T_TMP/big.img"
+ember-pool -q import big "$T_TMP/big.img" &
+importer=$!
+for i in $(seq 100); do
+	[ "$(db "SELECT state FROM pool_volume WHERE name = 'big'")" = creating ] && break
+	sleep 0.05
+done
+if [ "$(db "SELECT state FROM pool_volume WHERE name = 'big'")" = creating ]; then
+	check "list during the import answers at once" 0 '*' timeout 10 ember-pool list
+	like "and shows the image being made" "$T_OUT" "*ember-b057-img-big * creating - big *"
+	check "status too" 0 '*' timeout 10 ember-pool status
+	like "one pending" "$T_OUT" "* 1"
+else
+	skip "list during the import answers at once" "the import was too quick to catch"
+fi
+wait $importer
+is "the import finished" "$?" 0
+check "then it is ready" 0 '*' ember-pool list
+like "ready" "$T_OUT" "*ember-b057-img-big * ready - big *"
+is "the database and the pool agree at the end" "$(db_ids)" "$(pool_ids $P)"
 done_testing
