@@ -92,3 +92,17 @@ void error_clear(void)
 	hint[0] = '\0';
 	code = EXIT_INTERNAL;
 }
+
+void error_save(struct error_saved *s)
+{
+	memcpy(s->message, message, sizeof(message));
+	memcpy(s->hint, hint, sizeof(hint));
+	s->code = code;
+}
+
+void error_restore(const struct error_saved *s)
+{
+	memcpy(message, s->message, sizeof(message));
+	memcpy(hint, s->hint, sizeof(hint));
+	code = s->code;
+}

@@ -29,4 +29,13 @@ const char *error_hint_text(void);
 int error_exit_code(void);
 void error_clear(void);
 
+/* Keep the recorded error across clean-up that may record another. */
+struct error_saved {
+	char message[1024];
+	char hint[512];
+	int code;
+};
+void error_save(struct error_saved *s);
+void error_restore(const struct error_saved *s);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crash.h"
 #include "error.h"
 #include "file.h"
 #include "iptables.h"
@@ -22,6 +23,11 @@ static const char *const schema[] = {
 	" uplink TEXT NOT NULL,"
 	" allow TEXT NOT NULL," /* comma-separated CIDRs, "" for any */
 	" created INTEGER NOT NULL) STRICT",
+	/* 0: recorded before its rules were applied, and not confirmed since
+	 * (a crash in between): the next change reads the kernel first */
+	"ALTER TABLE nat_vms ADD COLUMN applied INTEGER NOT NULL DEFAULT 1",
+	/* the buckets whose chains and jumps a change has made */
+	"CREATE TABLE nat_buckets (bucket INTEGER PRIMARY KEY) STRICT",
 };
 
 /* ---- names ---------------------------------------------------------------- */
@@ -36,6 +42,29 @@ void nat_chain_name(const struct install *in, enum nat_chain which, char *buf, s
 		snprintf(buf, n, "%s", "");
 	else
 		snprintf(buf, n, "ember-%s", chain_suffix[which]);
+}
+
+unsigned nat_bucket(const char *owner)
+{
+	return fnv1a32(owner, strlen(owner)) % NAT_BUCKETS;
+}
+
+/* The chain of bucket B for hook WHICH: "<chain>-<hh>" (legacy: the chain). */
+static void bucket_chain(const struct install *in, int which, unsigned b, char *buf, size_t n)
+{
+	char base[IPT_CHAIN_LEN];
+
+	nat_chain_name(in, (enum nat_chain)which, base, sizeof(base));
+	if (install_namespace(in))
+		snprintf(buf, n, "%.24s-%02x", base, b);
+	else
+		snprintf(buf, n, "%s", base[0] ? base : "POSTROUTING");
+}
+
+void nat_bucket_chain(const struct install *in, enum nat_chain which, const char *owner, char *buf,
+		      size_t n)
+{
+	bucket_chain(in, which, nat_bucket(owner), buf, n);
 }
 
 void nat_comment(const struct install *in, const char *owner, char *buf, size_t n)
@@ -199,11 +228,11 @@ int nat_vm_rules(const struct install *in, const char *owner, const struct nat_p
 	char input[32], forward[32], post[32], token[64], guest[IP4_LEN], allow[CIDR_LEN];
 	int n = 0, i;
 
-	nat_chain_name(in, NAT_INPUT, input, sizeof(input));
-	nat_chain_name(in, NAT_FORWARD, forward, sizeof(forward));
-	nat_chain_name(in, NAT_POSTROUTING, post, sizeof(post));
-	if (!post[0])
-		snprintf(post, sizeof(post), "POSTROUTING"); /* legacy: the base chain */
+	/* into the owner's bucket chains; legacy: the historic chains and the
+	 * base POSTROUTING */
+	nat_bucket_chain(in, NAT_INPUT, owner, input, sizeof(input));
+	nat_bucket_chain(in, NAT_FORWARD, owner, forward, sizeof(forward));
+	nat_bucket_chain(in, NAT_POSTROUTING, owner, post, sizeof(post));
 	nat_comment(in, owner, token, sizeof(token));
 	ip4_format(p->guest, guest);
 
@@ -248,6 +277,22 @@ int nat_jumps(const struct install *in, int docker, struct nat_rule *r)
 		rule(r, &n, "filter", "DOCKER-USER", token, forward, "%s", "");
 	if (post[0])
 		rule(r, &n, "nat", "POSTROUTING", token, post, "%s", "");
+	return n;
+}
+
+int nat_bucket_jumps(const struct install *in, const char *owner, struct nat_rule *r)
+{
+	char shared[IPT_CHAIN_LEN], bucket[IPT_CHAIN_LEN], token[64];
+	int n = 0, i;
+
+	if (!install_namespace(in))
+		return 0;
+	nat_comment(in, NULL, token, sizeof(token));
+	for (i = 0; i < 3; i++) {
+		nat_chain_name(in, (enum nat_chain)i, shared, sizeof(shared));
+		nat_bucket_chain(in, (enum nat_chain)i, owner, bucket, sizeof(bucket));
+		rule(r, &n, i == NAT_POSTROUTING ? "nat" : "filter", shared, token, bucket, "%s", "");
+	}
 	return n;
 }
 
@@ -301,6 +346,7 @@ static int read_row(sqlite3_stmt *st, struct nat_vm *v)
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 		if (nat_add_allow(&v->p, tok) < 0)
 			goto corrupt;
+	v->applied = sqlite3_column_int(st, 5) != 0;
 	return 0;
 corrupt:
 	error_code(EXIT_INTERNAL, "the NAT record of '%s' is corrupt", owner ? owner : "?");
@@ -308,7 +354,7 @@ corrupt:
 	return -1;
 }
 
-#define SELECT_VM "SELECT owner, guest_ip, tap, uplink, allow FROM nat_vms"
+#define SELECT_VM "SELECT owner, guest_ip, tap, uplink, allow, applied FROM nat_vms"
 
 /* OWNER's record: 1 (V filled), 0 none, -1 error. */
 static int read_record(struct db *db, const char *owner, struct nat_vm *v)
@@ -394,7 +440,8 @@ static int conflict(struct db *db, const char *owner, const struct nat_params *p
 	return rc;
 }
 
-static int write_record(struct db *db, const char *owner, const struct nat_params *p)
+/* Record OWNER's parameters; APPLIED 0: before its rules are applied. */
+static int write_record(struct db *db, const char *owner, const struct nat_params *p, int applied)
 {
 	char guest[IP4_LEN], allow[NAT_ALLOW_MAX * CIDR_LEN];
 	sqlite3_stmt *st = NULL;
@@ -404,8 +451,8 @@ static int write_record(struct db *db, const char *owner, const struct nat_param
 	allow_text(p, allow, sizeof(allow));
 	if (db_begin(db) < 0)
 		return -1;
-	if (db_prepare(db, &st, "INSERT OR REPLACE INTO nat_vms (owner, guest_ip, tap, uplink, allow, created)"
-				" VALUES (?, ?, ?, ?, ?, ?)") < 0)
+	if (db_prepare(db, &st, "INSERT OR REPLACE INTO nat_vms (owner, guest_ip, tap, uplink, allow, created,"
+				" applied) VALUES (?, ?, ?, ?, ?, ?, ?)") < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, guest, -1, SQLITE_STATIC);
@@ -413,6 +460,7 @@ static int write_record(struct db *db, const char *owner, const struct nat_param
 	sqlite3_bind_text(st, 4, p->uplink, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, allow, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int(st, 7, applied);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		db_error(db, "unable to record the NAT");
 		goto out;
@@ -422,6 +470,57 @@ out:
 	sqlite3_finalize(st);
 	if (rc < 0)
 		db_rollback(db);
+	return rc;
+}
+
+/* One statement with an integer or text parameter, in its own transaction. */
+static int db_run(struct db *db, const char *sql, const char *text, int num)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (db_begin(db) < 0)
+		return -1;
+	if (db_prepare(db, &st, sql) < 0)
+		goto out;
+	if (text)
+		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int(st, 1, num);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		db_error(db, "unable to record the NAT");
+		goto out;
+	}
+	rc = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	if (rc < 0)
+		db_rollback(db);
+	return rc;
+}
+
+static int mark_applied(struct db *db, const char *owner)
+{
+	return db_run(db, "UPDATE nat_vms SET applied = 1 WHERE owner = ?", owner, 0);
+}
+
+static int record_bucket(struct db *db, unsigned b)
+{
+	return db_run(db, "INSERT OR IGNORE INTO nat_buckets (bucket) VALUES (?)", NULL, (int)b);
+}
+
+/* Has a change made bucket B's chains and jumps? 1 yes, 0 no, -1 error. */
+static int bucket_known(struct db *db, unsigned b)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(db, &st, "SELECT 1 FROM nat_buckets WHERE bucket = ?") < 0)
+		return -1;
+	sqlite3_bind_int(st, 1, (int)b);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_error(db, "unable to read the NAT records");
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -441,6 +540,8 @@ static int delete_records(struct db *db, const char *owner)
 		db_error(db, "unable to remove the NAT records");
 		goto out;
 	}
+	if (!owner && db_exec(db, "DELETE FROM nat_buckets") < 0)
+		goto out;
 	rc = db_commit(db);
 out:
 	sqlite3_finalize(st);
@@ -499,6 +600,8 @@ struct view {
 	char jump_token[16];           /* "ember:<id>", "" legacy */
 	int *by_comment;               /* rules with a comment, by (comment, position) */
 	int n_by_comment;
+	/* what state_of found of the jumps: 0 not looked yet, 1 there, 2 not */
+	unsigned char jumps_ok, buckets_ok[NAT_BUCKETS];
 };
 
 static const char *chain_table(int which)
@@ -687,33 +790,65 @@ static int vm_token(const struct view *v, const char *comment, char owner[NAME_M
 	return 1;
 }
 
-/* Our chain WHICH, when the kernel has it: 0 when it is provably ours (a
- * legacy installation's historic names prove themselves), 1 when it exists
- * but is not (WHY says how), -1 when it does not exist. */
-static int chain_foreign(const struct view *v, int which, char *why, size_t n)
+/* Is NAME (in TABLE) one of our chain names? The hook it serves (0..2),
+ * *BUCKET = -1 for the hook's shared chain or its bucket; -1 when not ours. */
+static int our_chain(const struct view *v, const char *table, const char *name, int *bucket)
 {
-	const char *name = v->chain[which], *table = chain_table(which);
-	int i, rules = 0, jumped = 0;
+	size_t n;
+	int i;
 
-	if (!name[0] || !ipt_find_chain(&v->rs, table, name))
+	for (i = 0; i < 3; i++) {
+		if (!v->chain[i][0] || strcmp(table, chain_table(i)) != 0)
+			continue;
+		if (strcmp(name, v->chain[i]) == 0) {
+			*bucket = -1;
+			return i;
+		}
+		n = strlen(v->chain[i]);
+		if (legacy(v) || strncmp(name, v->chain[i], n) != 0 || name[n] != '-')
+			continue;
+		name += n + 1;
+		if (strlen(name) == 2 && strspn(name, "0123456789abcdef") == 2 &&
+		    (*bucket = (int)strtol(name, NULL, 16)) < NAT_BUCKETS)
+			return i;
+		return -1;
+	}
+	return -1;
+}
+
+/* Our chain NAME of TABLE, when the kernel has it: 0 when it is provably
+ * ours (a legacy installation's historic names prove themselves), 1 when it
+ * exists but is not (WHY says how), -1 when it does not exist. Ours: every
+ * rule in it is a VM's of this installation (or, in a shared chain, a jump
+ * tagged ours to one of its buckets), and it is jumped to by a tagged jump
+ * or holds a rule of ours. */
+static int chain_foreign_named(const struct view *v, const char *table, const char *name, char *why,
+			       size_t n)
+{
+	int i, which, bucket, b, rules = 0, jumped = 0;
+
+	which = our_chain(v, table, name, &bucket);
+	if (which < 0 || !ipt_find_chain(&v->rs, table, name))
 		return -1;
 	if (legacy(v))
 		return 0;
 	for (i = 0; i < v->rs.nrules; i++) {
 		const struct ipt_rule *r = &v->rs.rules[i];
+		int tagged = r->comment && strcmp(r->comment, v->jump_token) == 0;
 
 		if (strcmp(r->table, table) != 0)
 			continue;
 		if (strcmp(r->chain, name) == 0) {
 			rules++;
-			if (!vm_token(v, r->comment, NULL)) {
+			if (!vm_token(v, r->comment, NULL) &&
+			    !(bucket < 0 && tagged && r->target && our_chain(v, table, r->target, &b) == which &&
+			      b >= 0)) {
 				snprintf(why, n, "it holds a rule that is not this installation's: -A %s %s", name,
 					 r->spec);
 				return 1;
 			}
 		}
-		if (r->target && strcmp(r->target, name) == 0 && r->comment &&
-		    strcmp(r->comment, v->jump_token) == 0)
+		if (tagged && r->target && strcmp(r->target, name) == 0)
 			jumped = 1;
 	}
 	if (!jumped && !rules) {
@@ -723,16 +858,21 @@ static int chain_foreign(const struct view *v, int which, char *why, size_t n)
 	return 0;
 }
 
-/* Refuse (102) when a chain of our name exists that is not provably ours. */
+/* Refuse (102) when a chain of our name exists that is not provably ours:
+ * the shared chains, then every bucket chain the kernel has. */
 static int chains_proven(const struct view *v)
 {
 	char why[NAT_SPEC_LEN + 128];
-	int i;
+	int i, b;
 
-	for (i = 0; i < 3; i++) {
-		if (chain_foreign(v, i, why, sizeof(why)) == 1) {
+	for (i = 0; i < v->rs.nchains; i++) {
+		const struct ipt_chain *c = &v->rs.chains[i];
+
+		if (our_chain(v, c->table, c->name, &b) < 0)
+			continue;
+		if (chain_foreign_named(v, c->table, c->name, why, sizeof(why)) == 1) {
 			error_code(EXIT_REFUSED, "chain '%s' (table %s) exists but is not this installation's: %s",
-				   v->chain[i], chain_table(i), why);
+				   c->name, c->table, why);
 			error_hint("another program uses the name; remove or rename its chain, or give this "
 				   "installation another --instance-id");
 			return -1;
@@ -789,8 +929,9 @@ static void script_release(struct script *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Apply the script as one transaction (nothing when it is empty). */
-static int script_apply(struct script *s)
+/* Apply the script as one transaction (nothing when it is empty). TRY: a
+ * script that asserts: 1 when iptables refused it (nothing applied). */
+static int script_run(struct script *s, int try)
 {
 	char *all = NULL;
 	size_t len = 0;
@@ -810,24 +951,42 @@ static int script_apply(struct script *s)
 		if (s->len[t])
 			fprintf(f, "*%s\n%sCOMMIT\n", t ? "nat" : "filter", s->buf[t]);
 	fclose(f);
-	rc = ipt_restore(all);
+	rc = try ? ipt_try_restore(all) : ipt_restore(all);
 	free(all);
 	return rc;
 }
 
-/* Create our missing chains and jumps. */
-static void ensure_base(const struct view *v, struct script *s)
+static int script_apply(struct script *s)
 {
-	struct nat_rule j[4];
-	int i, nj;
+	return script_run(s, 0);
+}
+
+/* Create our missing chains and jumps: the shared chains and their jumps
+ * and, for OWNER (may be NULL), its bucket chains and the jumps to them.
+ * Chains are declared before any rule. */
+static void ensure_base(const struct view *v, struct script *s, const char *owner)
+{
+	struct nat_rule j[4], bj[3];
+	char bucket[IPT_CHAIN_LEN];
+	int i, nj, nb = 0;
 
 	for (i = 0; i < 3; i++)
 		if (v->chain[i][0] && !ipt_find_chain(&v->rs, chain_table(i), v->chain[i]))
 			script_line(s, chain_table(i), ":%s - [0:0]", v->chain[i]);
+	if (owner)
+		nb = nat_bucket_jumps(v->in, owner, bj);
+	for (i = 0; i < nb; i++) {
+		nat_bucket_chain(v->in, (enum nat_chain)i, owner, bucket, sizeof(bucket));
+		if (!ipt_find_chain(&v->rs, chain_table(i), bucket))
+			script_line(s, chain_table(i), ":%s - [0:0]", bucket);
+	}
 	nj = nat_jumps(v->in, v->docker, j);
 	for (i = 0; i < nj; i++)
 		if (count_rule(v, &j[i]) == 0)
 			script_line(s, j[i].table, "-I %s %s", j[i].chain, j[i].spec);
+	for (i = 0; i < nb; i++)
+		if (count_rule(v, &bj[i]) == 0)
+			script_line(s, bj[i].table, "-A %s %s", bj[i].chain, bj[i].spec);
 }
 
 /* ---- verbs ------------------------------------------------------------------ */
@@ -847,7 +1006,54 @@ static int check_links(const struct nat_params *p)
 	return 0;
 }
 
-static const char *state_of(const struct view *v, const struct nat_vm *vm);
+static const char *state_of(struct view *v, const struct nat_vm *vm);
+
+/* The fast path of up: one transaction that asserts the jumps into OWNER's
+ * buckets are there (-C) and appends its rules E, or, when they are
+ * recorded as applied (FOUND), asserts them too. 0 done, 1 the kernel is
+ * not as recorded (nothing changed: read it), -1 error. A new owner is
+ * recorded first (applied = 0, *PENDING = 1), so a crash after the
+ * transaction leaves a record that sends the next change to read the
+ * kernel, never one that appends the rules twice. */
+static int fast_up(struct install *in, struct db *db, const char *owner, const struct nat_params *p,
+		   int found, const struct nat_rule *e, int ne, int *pending)
+{
+	struct nat_rule j[4], bj[3];
+	struct script s;
+	int docker, nj, nb, i, rc;
+
+	rc = bucket_known(db, nat_bucket(owner));
+	if (rc <= 0)
+		return rc < 0 ? -1 : 1; /* a bucket no change made yet: read the kernel */
+	docker = ipt_chain_exists("filter", "DOCKER-USER");
+	if (docker < 0)
+		return -1;
+	if (!found) {
+		if (write_record(db, owner, p, 0) < 0)
+			return -1;
+		*pending = 1;
+	}
+	if (script_open(&s) < 0)
+		return -1;
+	nj = nat_jumps(in, docker, j);
+	for (i = 0; i < nj; i++)
+		script_line(&s, j[i].table, "-C %s %s", j[i].chain, j[i].spec);
+	nb = nat_bucket_jumps(in, owner, bj);
+	for (i = 0; i < nb; i++)
+		script_line(&s, bj[i].table, "-C %s %s", bj[i].chain, bj[i].spec);
+	for (i = 0; i < ne; i++)
+		script_line(&s, e[i].table, "%s %s %s", found ? "-C" : "-A", e[i].chain, e[i].spec);
+	crash_point("nat-up-recorded");
+	rc = script_run(&s, 1);
+	script_release(&s);
+	crash_point("nat-up-applied");
+	if (rc == 0 && !found) {
+		if (mark_applied(db, owner) < 0)
+			return -1;
+		*pending = 0;
+	}
+	return rc;
+}
 
 int nat_up(struct install *in, const char *owner, const struct nat_params *want, struct nat_vm *v,
 	   int *created)
@@ -860,7 +1066,7 @@ int nat_up(struct install *in, const char *owner, const struct nat_params *want,
 	struct locks l = {-1, -1};
 	struct view view = {0};
 	struct script s = {0};
-	int found, ne, na, i, matched, rc = -1;
+	int found, ne, na, i, matched, pending = 0, restored = 0, rc = -1;
 	struct db *db;
 
 	*created = 0;
@@ -903,12 +1109,26 @@ int nat_up(struct install *in, const char *owner, const struct nat_params *want,
 		error_code(EXIT_REFUSED, "'%s' has that TAP or guest address already: %s", other.owner, what);
 		goto out;
 	}
-	if (sysctl_ip_forward_enable() < 0 || view_load(&view, in) < 0 || chains_proven(&view) < 0)
+	if (sysctl_ip_forward_enable() < 0)
+		goto out;
+	ne = nat_vm_rules(in, owner, &p, e);
+	if (install_namespace(in) && (!found || rec.applied)) {
+		restored = 1; /* from here a failure may leave rules applied */
+		i = fast_up(in, db, owner, &p, found, e, ne, &pending);
+		if (i < 0)
+			goto out;
+		if (i == 0) {
+			*created = !found;
+			goto done;
+		}
+	}
+	/* read every rule, and make them exactly what they should be */
+	restored = 0;
+	if (view_load(&view, in) < 0 || chains_proven(&view) < 0)
 		goto out;
 	if (script_open(&s) < 0)
 		goto out;
-	ensure_base(&view, &s);
-	ne = nat_vm_rules(in, owner, &p, e);
+	ensure_base(&view, &s, owner);
 	normalize_all(e, ne, e_norm);
 	na = owned_rules(&view, owner, e, e_norm, ne, a);
 	if (!compare(&view, a, na, e, e_norm, ne, &matched, used)) {
@@ -922,20 +1142,34 @@ int nat_up(struct install *in, const char *owner, const struct nat_params *want,
 	}
 	if (s.lines)
 		*created = 1;
+	restored = 1;
 	if (script_apply(&s) < 0)
 		goto out;
-	if (!found) {
-		if (write_record(db, owner, &p) < 0)
+	if (!found || !rec.applied || pending) {
+		if (write_record(db, owner, &p, 1) < 0)
 			goto out;
+		pending = 0;
 		*created = 1;
 	}
+	if (install_namespace(in) && record_bucket(db, nat_bucket(owner)) < 0)
+		goto out;
+done:
 	memset(v, 0, sizeof(*v));
 	snprintf(v->owner, sizeof(v->owner), "%s", owner);
 	v->p = p;
 	v->recorded = 1;
+	v->applied = 1;
 	v->state = "up";
 	rc = 0;
 out:
+	/* a record made for a change that surely reached no kernel goes again */
+	if (rc < 0 && pending && !restored) {
+		struct error_saved saved;
+
+		error_save(&saved);
+		delete_records(db, owner);
+		error_restore(&saved);
+	}
 	script_release(&s);
 	view_release(&view);
 	release_locks(&l);
@@ -976,6 +1210,27 @@ int nat_down(struct install *in, const char *owner, const struct nat_params *unr
 		rc = 0; /* legacy rules are found by their text: without it, nothing is ours */
 		goto out;
 	}
+	if (found && v->applied && install_namespace(in)) {
+		/* the fast path: delete exactly the recorded rules, all or none */
+		ne = nat_vm_rules(in, owner, p, e);
+		if (script_open(&s) < 0)
+			goto out;
+		for (i = 0; i < ne; i++)
+			script_line(&s, e[i].table, "-D %s %s", e[i].chain, e[i].spec);
+		i = script_run(&s, 1);
+		script_release(&s);
+		if (i < 0)
+			goto out;
+		if (i == 0) {
+			crash_point("nat-down-deleted");
+			if (delete_records(db, owner) < 0)
+				goto out;
+			*removed = 1;
+			rc = 0;
+			goto out;
+		}
+		/* not as recorded: read every rule and remove what carries its token */
+	}
 	if (view_load(&view, in) < 0 || script_open(&s) < 0)
 		goto out;
 	if (p) {
@@ -1007,11 +1262,12 @@ out:
 
 /* "up", "partial" or "missing": how much of VM's rules (and the jumps into
  * our chains) the kernel has. */
-static const char *state_of(const struct view *v, const struct nat_vm *vm)
+static const char *state_of(struct view *v, const struct nat_vm *vm)
 {
 	struct nat_rule e[NAT_RULES_MAX], j[4];
 	char e_norm[NAT_RULES_MAX][NAT_SPEC_LEN];
 	int a[OWNED_MAX], used[OWNED_MAX], ne, na, nj, i, matched, exact;
+	unsigned b;
 
 	ne = nat_vm_rules(v->in, vm->owner, &vm->p, e);
 	normalize_all(e, ne, e_norm);
@@ -1019,9 +1275,21 @@ static const char *state_of(const struct view *v, const struct nat_vm *vm)
 	exact = compare(v, a, na, e, e_norm, ne, &matched, used);
 	if (matched == 0)
 		return "missing";
-	nj = nat_jumps(v->in, v->docker, j);
-	for (i = 0; i < nj && exact; i++)
-		exact = count_rule(v, &j[i]) > 0;
+	if (exact && !v->jumps_ok) {
+		nj = nat_jumps(v->in, v->docker, j);
+		for (i = 0; i < nj && exact; i++)
+			exact = count_rule(v, &j[i]) > 0;
+		v->jumps_ok = exact ? 1 : 2;
+	}
+	exact = exact && v->jumps_ok == 1;
+	b = nat_bucket(vm->owner);
+	if (exact && !legacy(v) && !v->buckets_ok[b]) {
+		nj = nat_bucket_jumps(v->in, vm->owner, j);
+		for (i = 0; i < nj && exact; i++)
+			exact = count_rule(v, &j[i]) > 0;
+		v->buckets_ok[b] = exact ? 1 : 2;
+	}
+	exact = exact && (legacy(v) || v->buckets_ok[b] == 1);
 	return exact ? "up" : "partial";
 }
 
@@ -1081,7 +1349,8 @@ int nat_check(struct install *in, nat_report_fn report, void *ctx)
 {
 	struct nat_rule e[NAT_RULES_MAX], j[4];
 	char e_norm[NAT_RULES_MAX][NAT_SPEC_LEN], why[NAT_SPEC_LEN + 128], owner[NAME_MAX_LEN + 1];
-	int a[OWNED_MAX], used[OWNED_MAX], ne, na, nj, i, k, matched, n = 0, any = 0, rc;
+	int a[OWNED_MAX], used[OWNED_MAX], ne, na, nj, i, k, b, x, matched, n = 0, any = 0, rc;
+	unsigned char seen[NAT_BUCKETS] = {0};
 	struct nat_list l = {0};
 	struct view view = {0};
 	unsigned char *claimed = NULL;
@@ -1097,15 +1366,19 @@ int nat_check(struct install *in, nat_report_fn report, void *ctx)
 		error_errno("unable to check the rules");
 		goto fail;
 	}
-	/* the chains, and the jumps into them */
-	for (i = 0; i < 3; i++) {
-		k = chain_foreign(&view, i, why, sizeof(why));
+	/* the chains (shared, then buckets), and the jumps into them */
+	for (i = 0; i < view.rs.nchains; i++) {
+		const struct ipt_chain *c = &view.rs.chains[i];
+
+		if (our_chain(&view, c->table, c->name, &b) < 0)
+			continue;
+		k = chain_foreign_named(&view, c->table, c->name, why, sizeof(why));
 		if (k == 0)
 			any = 1; /* installed: a chain of ours exists */
 		if (k == 1) {
 			char d[sizeof(why) + 64];
 
-			snprintf(d, sizeof(d), "-t %s %s: %s", chain_table(i), view.chain[i], why);
+			snprintf(d, sizeof(d), "-t %s %s: %s", c->table, c->name, why);
 			report(ctx, "-", "foreign-chain", d);
 			n++;
 		}
@@ -1134,9 +1407,35 @@ int nat_check(struct install *in, nat_report_fn report, void *ctx)
 				report_rule(report, ctx, "-", "extra-jump", j[i].table, j[i].chain, j[i].spec);
 		}
 	}
+	/* the bucket of each recorded VM: its chains and the jumps to them */
+	for (k = 0; k < l.n; k++) {
+		char bucket[IPT_CHAIN_LEN];
+
+		b = (int)nat_bucket(l.v[k].owner);
+		if (legacy(&view) || seen[b]++)
+			continue;
+		nj = nat_bucket_jumps(in, l.v[k].owner, j);
+		for (i = 0; i < nj; i++) {
+			nat_bucket_chain(in, (enum nat_chain)i, l.v[k].owner, bucket, sizeof(bucket));
+			if (!ipt_find_chain(&view.rs, chain_table(i), bucket)) {
+				char d[96];
+
+				snprintf(d, sizeof(d), "-t %s -N %s", chain_table(i), bucket);
+				report(ctx, "-", "missing-chain", d);
+				n++;
+			}
+			x = count_rule(&view, &j[i]);
+			if (x == 0) {
+				report_rule(report, ctx, "-", "missing-jump", j[i].table, j[i].chain, j[i].spec);
+				n++;
+			}
+			for (; x > 1; x--, n++)
+				report_rule(report, ctx, "-", "extra-jump", j[i].table, j[i].chain, j[i].spec);
+		}
+	}
 	/* every recorded VM: its rules, exactly */
 	for (k = 0; k < l.n; k++) {
-		int x, y;
+		int y;
 
 		ne = nat_vm_rules(in, l.v[k].owner, &l.v[k].p, e);
 		normalize_all(e, ne, e_norm);
@@ -1222,14 +1521,9 @@ int nat_flush(struct install *in, struct nat_list *out_list)
 	}
 	/* rules in our chains go with the chain; everywhere else, ours by token
 	 * (or, legacy, by their exact text) are deleted one by one */
-	for (i = 0; i < view.rs.nrules; i++) {
-		const struct ipt_rule *r = &view.rs.rules[i];
-
-		for (k = 0; k < 3; k++)
-			if (view.chain[k][0] && strcmp(r->chain, view.chain[k]) == 0 &&
-			    strcmp(r->table, chain_table(k)) == 0)
-				gone[i] = 1;
-	}
+	for (i = 0; i < view.rs.nrules; i++)
+		if (our_chain(&view, view.rs.rules[i].table, view.rs.rules[i].chain, &k) >= 0)
+			gone[i] = 1;
 	nj = nat_jumps(in, 1, j);
 	for (i = 0; i < view.rs.nrules; i++) {
 		const struct ipt_rule *r = &view.rs.rules[i];
@@ -1257,12 +1551,13 @@ int nat_flush(struct install *in, struct nat_list *out_list)
 		if (gone[i] == 2)
 			script_line(&s, view.rs.rules[i].table, "-D %s %s", view.rs.rules[i].chain,
 				    view.rs.rules[i].spec);
-	for (k = 0; k < 3; k++) {
-		if (view.chain[k][0] && ipt_find_chain(&view.rs, chain_table(k), view.chain[k])) {
-			script_line(&s, chain_table(k), "-F %s", view.chain[k]);
-			script_line(&s, chain_table(k), "-X %s", view.chain[k]);
-		}
-	}
+	/* every chain of ours emptied first, so that none is referenced when
+	 * it is removed */
+	for (x = 0; x < 2; x++)
+		for (i = 0; i < view.rs.nchains; i++)
+			if (our_chain(&view, view.rs.chains[i].table, view.rs.chains[i].name, &k) >= 0)
+				script_line(&s, view.rs.chains[i].table, "-%c %s", x ? 'X' : 'F',
+					    view.rs.chains[i].name);
 	if (script_apply(&s) < 0 || delete_records(db, NULL) < 0)
 		goto out;
 	for (k = 0; k < recs.n; k++)

@@ -3,24 +3,32 @@
  * postrouting chain); jumps carry the comment "ember:<id>", per-VM rules
  * "ember:<id>:<owner>" (legacy rules carry none).
  *
- * Layout, for owner O with guest G, TAP T, uplink U (token K = ember:<id>:O):
+ * Layout, for owner O with guest G, TAP T, uplink U (token K = ember:<id>:O)
+ * and O's bucket B = FNV-1a-32(O) mod 32, as two hex digits:
  *   filter INPUT        -m comment --comment "ember:<id>" -j ember-<id>-input
  *   filter FORWARD      -m comment --comment "ember:<id>" -j ember-<id>-forward
  *   filter DOCKER-USER  the same jump, where that chain exists
  *   nat POSTROUTING     -m comment --comment "ember:<id>" -j ember-<id>-postrouting
- *   ember-<id>-input    -i T ctstate RELATED,ESTABLISHED ACCEPT; -i T DROP
- *   ember-<id>-forward  -s G -i T -o U [-d ALLOW] ACCEPT; -i T DROP;
+ *   ember-<id>-input, -forward, -postrouting: one jump (tagged "ember:<id>")
+ *                       per bucket in use, to ember-<id>-input-B, ...
+ *   ember-<id>-input-B  -i T ctstate RELATED,ESTABLISHED ACCEPT; -i T DROP
+ *   ember-<id>-forward-B  -s G -i T -o U [-d ALLOW] ACCEPT; -i T DROP;
  *                       -d G -o T ctstate RELATED,ESTABLISHED ACCEPT
- *   ember-<id>-postrouting  -s G -o U MASQUERADE
- * A legacy installation writes the same rules without comments, its
- * MASQUERADE in the base POSTROUTING chain, and finds them by their exact
- * text, regenerated from the record.
+ *   ember-<id>-postrouting-B  -s G -o U MASQUERADE
+ * The buckets keep every chain a change touches short, so that its cost does
+ * not grow with the number of VMs (iptables-nft reads each chain a -C or -D
+ * names). A legacy installation writes the same rules without comments
+ * straight into ember-input and ember-forward, its MASQUERADE into the base
+ * POSTROUTING chain, and finds them by their exact text.
  *
  * The kernel is the truth and the database (table nat_vms) the record of
- * what each owner asked for. A change reads the rules (iptables-save),
- * computes the difference and applies it as one iptables-restore
- * transaction, under locks/nat of the state directory and a host-wide lock,
- * then records it. */
+ * what each owner asked for. Every change runs under locks/nat of the state
+ * directory and a host-wide lock. The common case is one iptables-restore
+ * transaction that asserts what it relies on (-C of the jumps; -D of exactly
+ * the recorded rules) and so fails as a whole when the kernel is not as
+ * recorded; then, and for a legacy installation always, the change reads
+ * every rule (iptables-save), computes the difference and applies it as one
+ * transaction. */
 #ifndef EMBER_NAT_H
 #define EMBER_NAT_H
 
@@ -35,6 +43,7 @@
 #define NAT_IFNAME_LEN 16 /* IFNAMSIZ */
 #define NAT_ALLOW_MAX 64
 #define NAT_RULES_MAX (NAT_ALLOW_MAX + 6)
+#define NAT_BUCKETS 32
 #define NAT_SPEC_LEN 320
 /* Where the host-wide lock lives; $EMBER_RUN_DIR overrides it. */
 #define NAT_RUN_DIR "/run/ember"
@@ -46,6 +55,11 @@ void nat_chain_name(const struct install *in, enum nat_chain which, char *buf, s
 /* "ember:<id>" for jumps, or "ember:<id>:<owner>" when OWNER is given; "" for legacy. */
 void nat_comment(const struct install *in, const char *owner, char *buf, size_t n);
 void nat_names(const struct install *in, struct out *o);
+/* OWNER's bucket, 0 .. NAT_BUCKETS-1, and its chain for hook WHICH
+ * ("ember-<id>-forward-1f"; legacy: the chain its rules go to). */
+unsigned nat_bucket(const char *owner);
+void nat_bucket_chain(const struct install *in, enum nat_chain which, const char *owner, char *buf,
+		      size_t n);
 
 /* What `up` asks for. */
 struct nat_params {
@@ -81,12 +95,16 @@ int nat_vm_rules(const struct install *in, const char *owner, const struct nat_p
 /* The installation's jumps into its chains: INPUT, FORWARD, nat POSTROUTING
  * (not legacy) and, with DOCKER, DOCKER-USER. Returns how many (at most 4). */
 int nat_jumps(const struct install *in, int docker, struct nat_rule *r);
+/* The jumps from the installation's chains into OWNER's buckets (3; none for
+ * a legacy installation). */
+int nat_bucket_jumps(const struct install *in, const char *owner, struct nat_rule *r);
 
 /* One VM's NAT as it is printed. */
 struct nat_vm {
 	char owner[NAME_MAX_LEN + 1];
 	struct nat_params p;
 	int recorded;      /* 0: rules found without a record (only owner is set) */
+	int applied;       /* 0: recorded, its rules not confirmed applied yet */
 	const char *state; /* "up", "partial", "missing" (per the kernel), "down" (removed) */
 };
 

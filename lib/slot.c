@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crash.h"
 #include "error.h"
 
 #define SQL_LEN 512
@@ -207,14 +208,6 @@ static int free_next(struct db *db, const struct slot_table *t, const struct slo
 	if (rc < 0)
 		return -1;
 	return rc == 1 && !null;
-}
-
-static void crash_point(const char *name)
-{
-	const char *v = getenv(SLOT_CRASH_ENV);
-
-	if (v && strcmp(v, name) == 0)
-		kill(getpid(), SIGKILL);
 }
 
 int slot_alloc(struct db *db, const struct slot_table *t, const struct slot_space *s,

@@ -89,10 +89,9 @@ typedef void (*slot_report_fn)(void *ctx, const char *owner, const char *kind, c
 int slot_check(struct db *db, const struct slot_table *t, slot_bounds_fn bounds,
 	       slot_report_fn report, void *ctx);
 
-/* Set by tests only: the environment variable EMBER_TEST_CRASH=slot-alloc
- * makes slot_alloc kill its own process with SIGKILL after writing and before
- * the caller commits, so the crash tests can kill inside the transaction
+/* Set by tests only: EMBER_TEST_CRASH=slot-alloc (lib/crash.h) makes
+ * slot_alloc kill its own process with SIGKILL after writing and before the
+ * caller commits, so the crash tests can kill inside the transaction
  * deterministically. */
-#define SLOT_CRASH_ENV "EMBER_TEST_CRASH"
 
 #endif

@@ -306,7 +306,10 @@ int ipt_save(struct ipt_ruleset *rs)
 	return rc;
 }
 
-int ipt_restore(const char *script)
+/* Run SCRIPT through iptables-restore --noflush: 0 applied, 1 refused by
+ * iptables (nothing applied: a -C that does not hold, a -D of an absent
+ * rule, a chain that exists or does not), -1 could not run. */
+static int restore(const char *script, int quiet_refusal)
 {
 	char prog[64];
 	const char *argv[] = {prog, "--noflush", "-w", "30", NULL};
@@ -318,10 +321,46 @@ int ipt_restore(const char *script)
 	if (spawn_run(argv, script, strlen(script), IPT_TIMEOUT_MS, &s) < 0)
 		return -1;
 	if (s.status != 0) {
+		if (quiet_refusal && s.status == 1) {
+			spawn_release(&s);
+			return 1;
+		}
 		error_code(EXIT_TEMP, "unable to change the rules: %s: %s", prog, spawn_reason(&s));
 		spawn_release(&s);
 		return -1;
 	}
 	spawn_release(&s);
 	return 0;
+}
+
+int ipt_restore(const char *script)
+{
+	return restore(script, 0);
+}
+
+int ipt_try_restore(const char *script)
+{
+	return restore(script, 1);
+}
+
+int ipt_chain_exists(const char *table, const char *chain)
+{
+	char prog[64];
+	const char *argv[] = {prog, "-w", "30", "-t", table, "-S", chain, NULL};
+	const char *b = ipt_backend();
+	struct spawn s;
+	int rc;
+
+	if (*b)
+		snprintf(prog, sizeof(prog), "iptables-%s", b);
+	else
+		snprintf(prog, sizeof(prog), "iptables");
+	if (spawn_run(argv, NULL, 0, IPT_TIMEOUT_MS, &s) < 0)
+		return -1;
+	/* 1: "No chain/target/match by that name" */
+	rc = s.status == 0 ? 1 : s.status == 1 ? 0 : -1;
+	if (rc < 0)
+		error_code(EXIT_TEMP, "unable to read chain '%s': %s: %s", chain, prog, spawn_reason(&s));
+	spawn_release(&s);
+	return rc;
 }

@@ -60,5 +60,12 @@ int ipt_save(struct ipt_ruleset *rs);
 /* Apply SCRIPT (iptables-restore input: "*table ... COMMIT" sections) as one
  * `iptables-restore --noflush -w` transaction: all of it or nothing. */
 int ipt_restore(const char *script);
+/* The same, for a script that asserts as it goes (-C lines, -D of rules that
+ * should exist): 0 applied, 1 iptables refused it (nothing was applied, no
+ * error recorded), -1 it could not run (error recorded). */
+int ipt_try_restore(const char *script);
+/* Does TABLE have CHAIN? One `iptables -S CHAIN`, which reads that chain
+ * only (nft). 1 yes, 0 no, -1 error. */
+int ipt_chain_exists(const char *table, const char *chain);
 
 #endif

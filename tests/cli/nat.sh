@@ -34,6 +34,10 @@ A=a3f4
 ember-init init -q --instance-id $A
 C="-m comment --comment"
 J="$C \"ember:$A\""
+# bucket OWNER: the two hex digits naming OWNER's bucket chains, computed
+# here independently of the C code (FNV-1a-32 of the owner, mod 32)
+bucket() { printf '%02x\n' $(($(fnv1a32 "$1") % 32)); }
+b1=$(bucket vm1) b2=$(bucket vm2) b10=$(bucket vm10)
 
 ## usage
 check "no verb: 100" 100 "" ember-nat
@@ -80,19 +84,24 @@ is "nothing recorded" "$(sqlite3 "$EMBER_STATE_DIR/state.db" 'SELECT count(*) FR
 ## up
 check "up prints the VM, the uplink from the default route" 0 "vm1 10.0.0.2 tapa up0 - up" ember-nat up vm1 --guest-ip 10.0.0.2 --tap tapa
 is "IPv4 forwarding is on" "$(cat /proc/sys/net/ipv4/ip_forward)" 1
-is "the filter table: chains, tagged jumps, vm1's rules" "$(save | sed -n '/^\*filter/,/^COMMIT/p')" "*filter
+is "vm1's bucket" "$b1" 07
+is "the filter table: chains, tagged jumps, a bucket, vm1's rules" "$(save | sed -n '/^\*filter/,/^COMMIT/p')" "*filter
 :INPUT ACCEPT
 :FORWARD ACCEPT
 :OUTPUT ACCEPT
 :ember-$A-forward -
+:ember-$A-forward-$b1 -
 :ember-$A-input -
+:ember-$A-input-$b1 -
 -A INPUT $J -j ember-$A-input
 -A FORWARD $J -j ember-$A-forward
--A ember-$A-forward -s 10.0.0.2/32 -i tapa -o up0 $C \"ember:$A:vm1\" -j ACCEPT
--A ember-$A-forward -i tapa $C \"ember:$A:vm1\" -j DROP
--A ember-$A-forward -d 10.0.0.2/32 -o tapa -m conntrack --ctstate RELATED,ESTABLISHED $C \"ember:$A:vm1\" -j ACCEPT
--A ember-$A-input -i tapa -m conntrack --ctstate RELATED,ESTABLISHED $C \"ember:$A:vm1\" -j ACCEPT
--A ember-$A-input -i tapa $C \"ember:$A:vm1\" -j DROP
+-A ember-$A-forward $J -j ember-$A-forward-$b1
+-A ember-$A-forward-$b1 -s 10.0.0.2/32 -i tapa -o up0 $C \"ember:$A:vm1\" -j ACCEPT
+-A ember-$A-forward-$b1 -i tapa $C \"ember:$A:vm1\" -j DROP
+-A ember-$A-forward-$b1 -d 10.0.0.2/32 -o tapa -m conntrack --ctstate RELATED,ESTABLISHED $C \"ember:$A:vm1\" -j ACCEPT
+-A ember-$A-input $J -j ember-$A-input-$b1
+-A ember-$A-input-$b1 -i tapa -m conntrack --ctstate RELATED,ESTABLISHED $C \"ember:$A:vm1\" -j ACCEPT
+-A ember-$A-input-$b1 -i tapa $C \"ember:$A:vm1\" -j DROP
 COMMIT"
 is "the nat table: chain, tagged jump, MASQUERADE out of the uplink" "$(save | sed -n '/^\*nat/,/^COMMIT/p')" "*nat
 :PREROUTING ACCEPT
@@ -100,13 +109,22 @@ is "the nat table: chain, tagged jump, MASQUERADE out of the uplink" "$(save | s
 :OUTPUT ACCEPT
 :POSTROUTING ACCEPT
 :ember-$A-postrouting -
+:ember-$A-postrouting-$b1 -
 -A POSTROUTING $J -j ember-$A-postrouting
--A ember-$A-postrouting -s 10.0.0.2/32 -o up0 $C \"ember:$A:vm1\" -j MASQUERADE
+-A ember-$A-postrouting $J -j ember-$A-postrouting-$b1
+-A ember-$A-postrouting-$b1 -s 10.0.0.2/32 -o up0 $C \"ember:$A:vm1\" -j MASQUERADE
 COMMIT"
 is "the database records it" "$(sqlite3 "$EMBER_STATE_DIR/state.db" 'SELECT owner, guest_ip, tap, uplink, allow FROM nat_vms')" "vm1|10.0.0.2|tapa|up0|"
 before=$(save)
 check "up again with the same parameters succeeds and prints it" 0 "vm1 10.0.0.2 tapa up0 - up" ember-nat -v up vm1 --guest-ip 10.0.0.2 --tap tapa
-like "reading the rules once and changing nothing" "$T_ERR" "+ iptables-$B-save"
+like "asserting the jumps and its rules in one transaction, reading nothing else" "$T_ERR" "+ iptables-$B -w 30 -t filter -S DOCKER-USER
+*filter
+-C INPUT $J -j ember-$A-input
+*-C ember-$A-input-$b1 -i tapa*-C ember-$A-forward-$b1 -d 10.0.0.2/32*COMMIT
+*nat
+-C POSTROUTING*-C ember-$A-postrouting-$b1 -s 10.0.0.2/32*COMMIT
++ iptables-$B-restore --noflush -w 30"
+is "  (no iptables-save, no other restore)" "$(grep -c -e "^+ iptables-$B-save" -e "^+ iptables-$B-restore" <<<"$T_ERR")" 1
 check "the same, naming the uplink" 0 "vm1 10.0.0.2 tapa up0 - up" ember-nat up vm1 --guest-ip 10.0.0.2 --tap tapa --uplink up0
 check "with another address: 102" 102 "" ember-nat up vm1 --guest-ip 10.0.0.6 --tap tapa
 like "saying what is up" "$T_ERR" "ember-nat: NAT of 'vm1' is up with other parameters: guest 10.0.0.2 tap tapa uplink up0 allow -*hint: take it down first*"
@@ -119,17 +137,18 @@ is "nothing changed" "$(save)" "$before"
 check "up -j prints one object" 0 '{"owner":"vm2","guest_ip":"10.0.0.6","tap":"tapb","uplink":"wan1","allow":["192.0.2.0/24","198.51.100.0/24"],"state":"up"}' \
 	ember-nat up vm2 --guest-ip 10.0.0.6 --tap tapb --uplink wan1 --allow 198.51.100.0/24 --allow 192.0.2.0/24 --allow 198.51.100.0/24 -j
 is "an allowlist: one ACCEPT per block, then the TAP's DROP" "$(with_token "ember:$A:vm2" | grep forward)" \
-	"-A ember-$A-forward -s 10.0.0.6/32 -d 192.0.2.0/24 -i tapb -o wan1 $C \"ember:$A:vm2\" -j ACCEPT
--A ember-$A-forward -s 10.0.0.6/32 -d 198.51.100.0/24 -i tapb -o wan1 $C \"ember:$A:vm2\" -j ACCEPT
--A ember-$A-forward -i tapb $C \"ember:$A:vm2\" -j DROP
--A ember-$A-forward -d 10.0.0.6/32 -o tapb -m conntrack --ctstate RELATED,ESTABLISHED $C \"ember:$A:vm2\" -j ACCEPT"
+	"-A ember-$A-forward-$b2 -s 10.0.0.6/32 -d 192.0.2.0/24 -i tapb -o wan1 $C \"ember:$A:vm2\" -j ACCEPT
+-A ember-$A-forward-$b2 -s 10.0.0.6/32 -d 198.51.100.0/24 -i tapb -o wan1 $C \"ember:$A:vm2\" -j ACCEPT
+-A ember-$A-forward-$b2 -i tapb $C \"ember:$A:vm2\" -j DROP
+-A ember-$A-forward-$b2 -d 10.0.0.6/32 -o tapb -m conntrack --ctstate RELATED,ESTABLISHED $C \"ember:$A:vm2\" -j ACCEPT"
 check "the same blocks in another order are the same parameters" 0 "vm2 10.0.0.6 tapb wan1 192.0.2.0/24,198.51.100.0/24 up" \
 	ember-nat up vm2 --guest-ip 10.0.0.6 --tap tapb --uplink wan1 --allow 192.0.2.0/24 --allow 198.51.100.0/24
 check "-v prints the one restore transaction" 0 "*" ember-nat -v up vm10 --guest-ip 10.0.0.10 --tap tapc
 like "filter and nat in one input" "$T_ERR" "*+ iptables-$B-restore --noflush -w*"
-like "both tables, each committed" "$T_ERR" "*filter*-A ember-$A-input -i tapc*COMMIT*nat*-A ember-$A-postrouting -s 10.0.0.10/32*COMMIT*"
+like "a new bucket: read the rules, then chains, jumps and rules, both tables, each committed" "$T_ERR" "+ iptables-$B-save*filter*:ember-$A-input-$b10 - *-A ember-$A-input $J -j ember-$A-input-$b10*-A ember-$A-input-$b10 -i tapc*COMMIT*nat*-A ember-$A-postrouting-$b10 -s 10.0.0.10/32*COMMIT*"
 is "one restore only" "$(grep -c "^+ iptables-$B-restore" <<<"$T_ERR")" 1
-is "the jumps exist once each" "$(save | grep -c -- "$J -j ember-$A")" 3
+is "the jumps exist once each: 3 from the base chains, 3 per bucket" "$(save | grep -- "$J -j ember-$A" | sort | uniq -c | awk '{print $1}' | sort -u)" 1
+is "  for three buckets" "$(save | grep -c -- "$J -j ember-$A")" 12
 
 ## show and list
 check "show prints one VM" 0 "vm1 10.0.0.2 tapa up0 - up" ember-nat show vm1
@@ -141,20 +160,20 @@ check "list -j prints an array" 0 '[{"owner":"vm1","guest_ip":"10.0.0.2","tap":"
 
 ## check: drift, one line per difference
 check "no drift: exit 0, nothing printed" 0 "" ember-nat check
-ipt -D ember-$A-forward -s 10.0.0.2/32 -i tapa -o up0 $C "ember:$A:vm1" -j ACCEPT
-check "a rule removed by hand: 1" 1 "vm1 missing-rule -t filter -A ember-$A-forward -s 10.0.0.2/32 -i tapa -o up0 $C \"ember:$A:vm1\" -j ACCEPT" ember-nat check
+ipt -D ember-$A-forward-$b1 -s 10.0.0.2/32 -i tapa -o up0 $C "ember:$A:vm1" -j ACCEPT
+check "a rule removed by hand: 1" 1 "vm1 missing-rule -t filter -A ember-$A-forward-$b1 -s 10.0.0.2/32 -i tapa -o up0 $C \"ember:$A:vm1\" -j ACCEPT" ember-nat check
 like "and a count on stderr" "$T_ERR" "ember-nat: 1 difference found"
 check "show says partial" 0 "vm1 10.0.0.2 tapa up0 - partial" ember-nat show vm1
-check "check -j" 1 "[{\"owner\":\"vm1\",\"kind\":\"missing-rule\",\"detail\":\"-t filter -A ember-$A-forward -s 10.0.0.2/32 -i tapa -o up0 $C \\\"ember:$A:vm1\\\" -j ACCEPT\"}]" ember-nat check -j
+check "check -j" 1 "[{\"owner\":\"vm1\",\"kind\":\"missing-rule\",\"detail\":\"-t filter -A ember-$A-forward-$b1 -s 10.0.0.2/32 -i tapa -o up0 $C \\\"ember:$A:vm1\\\" -j ACCEPT\"}]" ember-nat check -j
 check "up repairs it" 0 "vm1 10.0.0.2 tapa up0 - up" ember-nat up vm1 --guest-ip 10.0.0.2 --tap tapa
 is "with the ACCEPT before the TAP's DROP again" "$(with_token "ember:$A:vm1" | grep forward | head -2 | awk '{print $NF}' | tr '\n' ' ')" "ACCEPT DROP "
 check "no drift after the repair" 0 "" ember-nat check
-ipt -A ember-$A-input -i tapd $C "ember:$A:ghost" -j DROP
-ipt -I ember-$A-input -i tapa $C "ember:$A:vm1" -j DROP
+ipt -A ember-$A-input-$b1 -i tapd $C "ember:$A:ghost" -j DROP
+ipt -I ember-$A-input-$b1 -i tapa $C "ember:$A:vm1" -j DROP
 ipt -D FORWARD $C "ember:$A" -j ember-$A-forward
 check "a rule of an unrecorded owner, a duplicate and a missing jump: 1, three lines" 1 "- missing-jump -t filter -A FORWARD $J -j ember-$A-forward
-vm1 extra-rule -t filter -A ember-$A-input -i tapa $C \"ember:$A:vm1\" -j DROP
-ghost extra-rule -t filter -A ember-$A-input -i tapd $C \"ember:$A:ghost\" -j DROP" ember-nat check
+vm1 extra-rule -t filter -A ember-$A-input-$b1 -i tapa $C \"ember:$A:vm1\" -j DROP
+ghost extra-rule -t filter -A ember-$A-input-$b1 -i tapd $C \"ember:$A:ghost\" -j DROP" ember-nat check
 check "list: every VM lacks the jump" 0 "vm1 10.0.0.2 tapa up0 - partial
 vm10 10.0.0.10 tapc up0 - partial
 vm2 10.0.0.6 tapb wan1 192.0.2.0/24,198.51.100.0/24 partial" ember-nat list
@@ -222,7 +241,10 @@ want=$(for i in $(seq 1 16); do echo "p$i 10.0.3.$((i * 4 + 2)) ct$i up0 - up"; 
 check "every owner is up" 0 "$(sort <<<"$want")" bash -c "ember-nat list | sort"
 is "exactly 17 x 6 per-VM rules" "$(save | grep -c -- "--comment \"ember:c0c0:")" $((17 * 6))
 is "no rule twice" "$(save | grep -- "ember:c0c0" | sort | uniq -d)" ""
-is "each jump once" "$(save | grep -c -- "--comment \"ember:c0c0\" -j")" 3
+is "no jump twice" "$(save | grep -- "--comment \"ember:c0c0\" -j" | sort | uniq -d)" ""
+is "three from the base chains" "$(save | grep -c -e "^-A INPUT .*ember:c0c0" -e "^-A FORWARD .*ember:c0c0" -e "^-A POSTROUTING .*ember:c0c0")" 3
+is "three per bucket in use" "$(save | grep -c -- "--comment \"ember:c0c0\" -j ember-c0c0-[a-z]*-[0-9a-f][0-9a-f]$")" \
+	$((3 * $(for o in $(seq 1 16) same; do o=${o/#[0-9]*/p$o}; bucket "$o"; done | sort -u | wc -l)))
 is "each owner's six" "$(for o in $(seq 1 16) same; do o=${o/#[0-9]*/p$o}; with_token "ember:c0c0:$o" | wc -l; done | sort -u)" 6
 check "and check agrees" 0 "" ember-nat check
 for i in $(seq 1 16); do ember-nat -q down p$i & done
@@ -230,6 +252,67 @@ for i in 1 2 3 4; do ember-nat -q down same & done
 wait
 is "16 + 4 parallel downs leave no per-VM rule" "$(save | grep -c -- "--comment \"ember:c0c0:")" 0
 check "and nothing recorded" 0 "" ember-nat list
+
+## the common case: one transaction that asserts what the record says
+new_state
+F=f0f0
+ember-init init -q --instance-id $F
+JF="$C \"ember:$F\""
+ember-nat -q up f1 --guest-ip 10.0.8.2 --tap tapa
+bf=$(bucket f1)
+for n in $(seq 1 200); do [ "$(bucket "g$n")" = "$bf" ] && break; done
+g=g$n
+rows() { sqlite3 "$EMBER_STATE_DIR/state.db" "SELECT owner, applied FROM nat_vms ORDER BY owner"; }
+restores() { grep -c -e "^+ iptables-$B-save" -e "^+ iptables-$B-restore" <<<"$T_ERR"; }
+check "up of another owner in a bucket made before" 0 "$g 10.0.8.6 tapb up0 - up" ember-nat -v up $g --guest-ip 10.0.8.6 --tap tapb
+like "  asserts the jumps, appends its rules" "$T_ERR" "*-C ember-$F-forward $JF -j ember-$F-forward-$bf*-A ember-$F-forward-$bf -s 10.0.8.6/32*"
+is "  in one restore, reading no rule" "$(restores) $(grep -c "^+ iptables-$B-save" <<<"$T_ERR")" "1 0"
+is "  its six rules" "$(with_token "ember:$F:$g" | wc -l)" 6
+check "down: one restore deleting exactly its rules" 0 "$g 10.0.8.6 tapb up0 - down" ember-nat -v down $g
+is "  reading no rule" "$(restores) $(grep -c "^+ iptables-$B-save" <<<"$T_ERR")" "1 0"
+is "  none left" "$(with_token "ember:$F:$g")" ""
+
+check "killed after its transaction, before the record says so" 137 "" env EMBER_TEST_CRASH=nat-up-applied ember-nat up $g --guest-ip 10.0.8.6 --tap tapb
+is "  the rules are in the kernel" "$(with_token "ember:$F:$g" | wc -l)" 6
+is "  the record says they may not be" "$(rows)" "f1|1
+$g|0"
+check "up again reads the kernel first" 0 "$g 10.0.8.6 tapb up0 - up" ember-nat -v up $g --guest-ip 10.0.8.6 --tap tapb
+like "  (iptables-save)" "$T_ERR" "*+ iptables-$B-save*"
+is "  and adds no rule twice" "$(with_token "ember:$F:$g" | wc -l)" 6
+is "  the record is settled" "$(rows)" "f1|1
+$g|1"
+ember-nat -q down $g
+check "killed after recording, before its transaction" 137 "" env EMBER_TEST_CRASH=nat-up-recorded ember-nat up $g --guest-ip 10.0.8.6 --tap tapb
+is "  no rule reached the kernel" "$(with_token "ember:$F:$g")" ""
+check "  show says missing" 0 "$g 10.0.8.6 tapb up0 - missing" ember-nat show $g
+check "  and check says so" 1 "*" ember-nat check
+check "up again makes them" 0 "$g 10.0.8.6 tapb up0 - up" ember-nat up $g --guest-ip 10.0.8.6 --tap tapb
+is "  once" "$(with_token "ember:$F:$g" | wc -l)" 6
+check "  no drift" 0 "" ember-nat check
+check "killed after down's transaction, before the record goes" 137 "" env EMBER_TEST_CRASH=nat-down-deleted ember-nat down $g
+is "  the rules are gone" "$(with_token "ember:$F:$g")" ""
+check "  down again removes the record" 0 "$g 10.0.8.6 tapb up0 - down" ember-nat down $g
+is "  and nothing else" "$(rows)" "f1|1"
+
+ember-nat -q up $g --guest-ip 10.0.8.6 --tap tapb
+ipt -D ember-$F-forward-$bf -i tapb $C "ember:$F:$g" -j DROP
+check "down of rules changed by hand: the assertion fails, down reads and removes the rest" 0 "$g 10.0.8.6 tapb up0 - down" ember-nat -v down $g
+is "  (one refused restore, iptables-save, one restore)" "$(restores)" 3
+is "  none of its rules is left" "$(with_token "ember:$F:$g")" ""
+is "  f1's are all there" "$(with_token "ember:$F:f1" | wc -l)" 6
+ipt -D ember-$F-input $C "ember:$F" -j ember-$F-input-$bf
+is "  (gone)" "$(save | grep -c -- "-A ember-$F-input $JF -j ember-$F-input-$bf")" 0
+check "a jump to a bucket removed by hand: up of a recorded owner puts it back" 0 "f1 10.0.8.2 tapa up0 - up" ember-nat up f1 --guest-ip 10.0.8.2 --tap tapa
+check "  no drift" 0 "" ember-nat check
+ipt -N DOCKER-USER
+ipt -A DOCKER-USER -j RETURN
+check "Docker came after the buckets: up of a new owner in one" 0 "$g 10.0.8.6 tapb up0 - up" ember-nat up $g --guest-ip 10.0.8.6 --tap tapb
+is "  adds the jump from DOCKER-USER" "$(save | grep -c -- "-A DOCKER-USER $JF -j ember-$F-forward")" 1
+check "  no drift" 0 "" ember-nat check
+check "flush" 0 "*" ember-nat flush
+is "  leaves no chain, jump or rule of the installation" "$(save | grep -c $F)" 0
+is "  forgets the buckets" "$(sqlite3 "$EMBER_STATE_DIR/state.db" "SELECT count(*) FROM nat_buckets")" 0
+ipt -F DOCKER-USER && ipt -X DOCKER-USER
 
 ## a legacy installation: no comments, found by their text
 new_state

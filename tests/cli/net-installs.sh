@@ -49,7 +49,7 @@ is "A, B and the legacy installation each have two TAPs" \
 is "and NAT for both VMs, up" "$(for d in "$dirA" "$dirB" "$dirL"; do ember-nat list --state-dir "$d" | awk '{print $NF}'; done | sort | uniq -c | awk '{print $1, $2}')" "6 up"
 is "the same owner names in three installations: six TAP names" \
 	"$(for d in "$dirA" "$dirB" "$dirL"; do ember-tap list --state-dir "$d"; done | awk '{print $2}' | sort -u | wc -l)" 6
-is "three sets of chains" "$(iptables-save -t filter | grep -c '^:ember-.*forward')" 3
+is "three sets of shared chains" "$(iptables-save -t filter | grep -c '^:ember-.*forward ')" 3
 
 before=$(others)
 seenB=$(names "$dirB") seenL=$(names "$dirL")
