@@ -98,6 +98,10 @@ int xparse_options(int argc, char **argv, const char *usage, const struct option
 	while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
 		switch (c) {
 		case OPT_STATE_DIR:
+			/* never "unset, so the default": a script's empty variable
+			 * must not reach another installation */
+			if (!*optarg)
+				xusage("--state-dir needs a directory, not an empty string");
 			common.state_dir = optarg;
 			break;
 		case 'j':
@@ -171,4 +175,19 @@ int finish(int rc)
 		return EXIT_TEMP;
 	}
 	return rc;
+}
+
+static void no_option(int key, const char *arg)
+{
+	(void)key;
+	(void)arg;
+}
+
+int not_built(int argc, char **argv, const char *usage)
+{
+	static const struct option none[] = {{0}};
+
+	xparse_options(argc, argv, usage, none, no_option);
+	fprintf(stderr, "%s: not implemented yet\n", progname);
+	return finish(EXIT_TEMP);
 }

@@ -55,6 +55,9 @@ void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void xinstall_load(struct install *in);
 /* Validate a user-given name or exit 100. */
 void xname(const char *what, const char *s);
+/* An applet not built yet: the common options as everywhere (--help prints
+ * USAGE), then "not implemented yet" and 111. */
+int not_built(int argc, char **argv, const char *usage);
 /* Flush the result and return RC (111 when stdout could not be written). */
 int finish(int rc);
 

@@ -167,6 +167,7 @@ static int do_deinit(int argc, char **argv)
 	struct vm_list vms = {{0}, 0};
 	char path[PATH_MAX];
 	struct install in;
+	struct db *db;
 	int i, n, lock, failed = 0;
 
 	(void)argc;
@@ -178,8 +179,11 @@ static int do_deinit(int argc, char **argv)
 		warn("%s; nothing to do", error_message());
 		return finish(0);
 	}
-	if (install_path(&in, path, sizeof(path), "locks/init") < 0 ||
-	    (lock = lock_take(path, LOCK_EXCLUSIVE)) < 0)
+	/* a directory that only holds a config (copied in, or left half-made)
+	 * has no locks/ yet */
+	if (install_path(&in, path, sizeof(path), "locks") < 0 || file_mkdirs(path, 0700) < 0 ||
+	    install_path(&in, path, sizeof(path), "locks/init") < 0 ||
+	    (lock = lock_take(path, LOCK_EXCLUSIVE)) < 0 || install_db_create(&in, &db) < 0)
 		xdie(0);
 	n = vm_each_registered(&in, add_vm, &vms);
 	if (n < 0)

@@ -1,12 +1,26 @@
-/* ember-reconcile: not built yet. It says so and exits 111 rather than pretend. */
-#include <stdio.h>
+/* ember-reconcile: repairs drift from cron. Not built yet: every
+ * verb says so and exits 111 (a retry with a later ember may work); the
+ * common options behave as in every applet. */
+static const char usage[] =
+	"usage: ember-reconcile [OPTION...] VERB\n"
+	"\n"
+	"  (not implemented yet: every verb exits 111)\n"
+	"\n"
+	"options:\n"
+	"      --state-dir DIR     state directory (default $EMBER_STATE_DIR, else /var/lib/ember)\n"
+	"  -j, --json              print JSON\n"
+	"  -q, --quiet             print no result and no warnings\n"
+	"  -v, --verbose           print each external command on stderr\n"
+	"  -h, --help              print this help\n"
+	"      --version           print the version\n"
+	"\n"
+	"exit codes:\n"
+	"  0 --help, --version   100 usage (an unknown option)\n"
+	"  111 not implemented yet\n";
 
 #include "common.h"
 
 int reconcile_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "%s: not implemented yet\n", progname);
-	return EXIT_TEMP;
+	return not_built(argc, argv, usage);
 }

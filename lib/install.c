@@ -169,10 +169,16 @@ static int read_config(struct install *in)
 	if (install_path(in, path, sizeof(path), "config.json") < 0)
 		return -1;
 	rc = file_read(path, &text, NULL);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = install_parse_config(in, path, text);
-	else if (rc == -1)
-		error_hint("check the permissions of '%s'", path);
+	} else if (rc == -1) {
+		/* unreadable is as bad as corrupt: nothing can be trusted or written */
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", error_message());
+		error_code(EXIT_INTERNAL, "%s", why);
+		error_hint("check the permissions of '%s' (it must be a file that root can read)", path);
+	}
 	free(text);
 	return rc;
 }
@@ -201,17 +207,27 @@ int install_load(struct install *in, const char *dir)
 	return rc;
 }
 
-int install_db(struct install *in, struct db **db)
+static int open_db(struct install *in, struct db **db, int create)
 {
 	char path[PATH_MAX];
 
 	if (!in->db_ready) {
-		if (install_path(in, path, sizeof(path), "state.db") < 0 || db_open(&in->db, path, 0) < 0)
+		if (install_path(in, path, sizeof(path), "state.db") < 0 || db_open(&in->db, path, create) < 0)
 			return -1;
 		in->db_ready = 1;
 	}
 	*db = &in->db;
 	return 0;
+}
+
+int install_db(struct install *in, struct db **db)
+{
+	return open_db(in, db, 0);
+}
+
+int install_db_create(struct install *in, struct db **db)
+{
+	return open_db(in, db, 1);
 }
 
 void install_release(struct install *in)
@@ -352,6 +368,12 @@ int install_init(struct install *in, const char *dir, const struct install_opts 
 		if (rc != 0)
 			return -1;
 	}
+
+	/* an existing installation whose config cannot be read is refused
+	 * before anything is created, chmod-ed or locked in it */
+	if (realpath(abs, in->dir) && read_config(in) == -1)
+		return -1;
+	memset(in, 0, sizeof(*in));
 
 	if (file_mkdirs(abs, 0700) < 0)
 		return -1;

@@ -55,6 +55,9 @@ int install_load(struct install *in, const char *dir);
 /* Create the installation, or confirm that it exists with these settings. */
 int install_init(struct install *in, const char *dir, const struct install_opts *o, int *created);
 int install_db(struct install *in, struct db **db);
+/* The same, creating state.db when it is missing (a directory that holds
+ * only a config: teardown still has to look for the host objects). */
+int install_db_create(struct install *in, struct db **db);
 /* DIR/REL into BUF. */
 int install_path(const struct install *in, char *buf, size_t n, const char *rel);
 void install_release(struct install *in);

@@ -62,9 +62,10 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
 	size_t out_cap = 0, err_cap = 0, written = 0;
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
 	long long deadline;
 	struct pollfd pfd[3];
-	int rc = -1, wstatus, n, fa_ok = 0;
+	int rc = -1, wstatus, n, fa_ok = 0, attr_ok = 0;
 	pid_t pid = -1;
 	char buf[8192];
 	ssize_t r;
@@ -84,7 +85,15 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	n = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	/* its own process group, so that a timeout kills whatever it started too */
+	if (posix_spawnattr_init(&attr) != 0) {
+		error_errno("unable to run '%s'", argv[0]);
+		goto out;
+	}
+	attr_ok = 1;
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&attr, 0);
+	n = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
 	if (n != 0) {
 		pid = -1;
 		error_errnum(n, "unable to run '%s'", argv[0]);
@@ -159,18 +168,31 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 			}
 		}
 	}
+	/* its output is closed; it may still run (a child that closed its
+	 * stdout and stderr): the deadline holds for the wait too */
+	for (n = 1; !s->timed_out;) {
+		r = waitpid(pid, &wstatus, deadline ? WNOHANG : 0);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			error_errno("unable to wait for '%s'", argv[0]);
+			goto out;
+		}
+		if (r == 0) {
+			if (now_ms() >= deadline) {
+				s->timed_out = 1;
+				break;
+			}
+			poll(NULL, 0, n);
+			n = n < 16 ? n * 2 : 16;
+		}
+	}
 	if (s->timed_out) {
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL);
 		waitpid(pid, &wstatus, 0);
 		pid = -1;
 		error_code(EXIT_TEMP, "'%s' did not finish within %d ms", argv[0], timeout_ms);
 		goto out;
-	}
-	while (waitpid(pid, &wstatus, 0) < 0) {
-		if (errno != EINTR) {
-			error_errno("unable to wait for '%s'", argv[0]);
-			goto out;
-		}
 	}
 	pid = -1;
 	s->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
@@ -181,11 +203,13 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 	rc = 0;
 out:
 	if (pid > 0) {
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL);
 		waitpid(pid, &wstatus, 0);
 	}
 	if (fa_ok)
 		posix_spawn_file_actions_destroy(&fa);
+	if (attr_ok)
+		posix_spawnattr_destroy(&attr);
 	for (n = 0; n < 2; n++) {
 		if (in[n] >= 0)
 			close(in[n]);

@@ -108,6 +108,12 @@ ok "none of that created the state directory" test ! -e "$EMBER_STATE_DIR"
 touch "$T_TMP/file"
 check "a state dir under a regular file fails" 111 "" ember-init init --state-dir "$T_TMP/file/state"
 like "saying why" "$T_ERR" "ember-init: unable to create directory '$T_TMP/file/state': Not a directory"
+mkdir -p "$T_TMP/envdir" && touch "$T_TMP/envdir/keep"
+for a in init show deinit; do
+	check "an empty --state-dir is refused ($a), never taken for the default" 100 "" env EMBER_STATE_DIR="$T_TMP/envdir" ember-init $a --purge --state-dir ""
+done
+like "saying so" "$T_ERR" "ember-init: --state-dir needs a directory, not an empty string*"
+ok "the default installation was not touched" test -e "$T_TMP/envdir/keep"
 check "an unwritable state dir fails" 111 "" ember-init init --state-dir /proc/ember-state
 like "saying why" "$T_ERR" "ember-init: unable to create directory '/proc/ember-state'*"
 
@@ -123,6 +129,28 @@ check "deinit refuses a corrupt config" 101 "" ember-init deinit --purge
 is "nothing was written" "$(tree "$EMBER_STATE_DIR")" "$before"
 echo '{"instance_id":"zz"}' >"$EMBER_STATE_DIR/config.json"
 check "a bad instance_id in the config is corrupt state" 101 "" ember-init show
+# a directory that holds nothing but a corrupt config, mode 0755: init
+# creates, locks and chmods nothing in it
+mkdir -m 0755 "$T_TMP/bare" && printf '{"ip_subnet": ' >"$T_TMP/bare/config.json"
+before=$(cd "$T_TMP/bare" && stat -c '%n %a %s' . *)
+check "init of a bare directory with a corrupt config: 101" 101 "" ember-init init --state-dir "$T_TMP/bare"
+is "no file, lock or mode changed" "$(cd "$T_TMP/bare" && stat -c '%n %a %s' . *)" "$before"
+ok "no locks/ made" test ! -e "$T_TMP/bare/locks"
+# unreadable: a directory where the config should be, and a file root cannot
+# read as another user
+rm "$T_TMP/bare/config.json" && mkdir "$T_TMP/bare/config.json"
+check "a config that is no file is corrupt state: 101" 101 "" ember-init show --state-dir "$T_TMP/bare"
+like "with a hint" "$T_ERR" "ember-init: *config.json*hint: check the permissions*"
+check "and init refuses it too" 101 "" ember-init init --state-dir "$T_TMP/bare"
+ok "still writing nothing" test ! -e "$T_TMP/bare/locks"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	other=$(mktemp -d /tmp/ember-other.XXXXXX) && at_exit "rm -rf '$other'"
+	chmod 0755 "$other" && echo '{}' >"$other/config.json" && chmod 000 "$other/config.json"
+	check "a config its user cannot read: 101" 101 "" setpriv --reuid=65534 --regid=65534 --clear-groups "$EMBER" init show --state-dir "$other"
+	like "  with a hint" "$T_ERR" "*Permission denied*hint: check the permissions*"
+else
+	skip "a config its user cannot read: 101" "needs root and setpriv"
+fi
 
 ## deinit
 new_state
@@ -139,6 +167,8 @@ check "deinit --purge removes them" 0 "*" ember-init deinit --purge -j
 like "and says so" "$T_OUT" '{"state_dir":"*","instance_id":"*","purged":true}'
 ok "the state directory is gone" test ! -e "$dir"
 check "deinit of nothing succeeds" 0 "" ember-init deinit --purge
+mkdir -p "$T_TMP/onlyconfig" && echo '{}' >"$T_TMP/onlyconfig/config.json"
+check "deinit of a directory that only holds a (legacy) config" 0 "*" ember-init deinit --state-dir "$T_TMP/onlyconfig"
 
 ## the runtime preflight
 check "check prints one line per piece" "*" "*" ember-init check
@@ -160,6 +190,16 @@ for i in 1 2 3 4 5 6 7 8; do ember-init init >"$T_TMP/par.$i" 2>&1 & done
 wait
 ok "eight parallel inits all print the same installation" bash -c "cd '$T_TMP' && for i in 2 3 4 5 6 7 8; do cmp -s par.1 par.\$i || exit 1; done"
 ok "and it is complete" ember-init show
+
+## the applets not built yet say so, with the common options of every applet
+for a in vm reconcile; do
+	check "ember-$a --help" 0 "*" ember-$a --help
+	like "  prints its usage, with exit codes" "$T_OUT" "usage: ember-$a *exit codes:*111 not implemented yet*"
+	check "ember-$a --version" 0 "ember-$a $("$EMBER" --version | cut -d' ' -f2)" ember-$a --version
+	check "ember-$a --bogus: 100" 100 "" ember-$a --bogus
+	check "ember-$a list: 111" 111 "" ember-$a list
+	like "  saying why" "$T_ERR" "ember-$a: not implemented yet"
+done
 
 ## process hygiene
 check "a failed write of the result is an error" 111 "" bash -c 'ember-init show >/dev/full'
