@@ -5,7 +5,8 @@ static const char usage[] =
 	"  alloc OWNER [--subnet CIDR] [--mode p2p|single] [--reserve IP]...\n"
 	"                      give OWNER the lowest free block (p2p) or address\n"
 	"                      (single) of the subnet; again with the same subnet and\n"
-	"                      mode: succeed and print what it holds\n"
+	"                      mode, or with neither named: succeed and print what it\n"
+	"                      holds\n"
 	"  release OWNER       free OWNER's address and print what it was; absent:\n"
 	"                      succeed, print nothing\n"
 	"  show OWNER          print OWNER's allocation\n"
@@ -126,6 +127,7 @@ static int do_alloc(int argc, char **argv)
 	xinstall_load(&in);
 	if (!opt_subnet)
 		r.subnet = in.subnet;
+	r.any_held = !opt_subnet && !opt_mode;
 	for (i = 0; i < n_reserve; i++)
 		if (ipalloc_add_reserve(&r, opt_reserve[i]) < 0)
 			xdie(0);

@@ -305,7 +305,7 @@ static int same_request(const struct ipalloc *a, const struct ipalloc_request *r
 	cidr_format(&a->subnet, have);
 	cidr_format(&r->subnet, want);
 	ip4_format(a->guest, ip);
-	if (a->mode != r->mode || strcmp(have, want) != 0) {
+	if (!r->any_held && (a->mode != r->mode || strcmp(have, want) != 0)) {
 		error_code(EXIT_REFUSED, "'%s' already holds %s from %s (%s), not from %s (%s)", owner, ip,
 			   have, ipalloc_mode_name(a->mode), want, ipalloc_mode_name(r->mode));
 		error_hint("release it first: ember-ipalloc release %s", owner);

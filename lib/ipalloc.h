@@ -32,6 +32,11 @@ struct ipalloc_request {
 	enum ipalloc_mode mode;
 	uint32_t reserve[IPALLOC_RESERVE_MAX]; /* addresses never handed out */
 	int n_reserve;
+	/* neither subnet nor mode was asked for (SUBNET and MODE are the
+	 * defaults): what the owner holds, from any subnet, is the answer, so
+	 * that a later change of the installation's subnet never makes an
+	 * existing allocation "other parameters" */
+	int any_held;
 };
 
 /* One allocation as it is printed. */

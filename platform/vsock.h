@@ -17,5 +17,9 @@ enum vsock_probe {
  * with an error recorded (exit 111) when the device exists but cannot be
  * asked (permissions, an ioctl it does not know). */
 int vsock_probe_cid(const char *device, uint32_t cid);
+/* What an errno of the probe means (a pure function, for the unit tests):
+ * ERR from open (OPENED 0) or from the ioctl (OPENED 1; 0: it succeeded).
+ * An enum vsock_probe, or -1 with the error recorded. */
+int vsock_decide(int opened, int err, const char *device, uint32_t cid);
 
 #endif

@@ -82,6 +82,8 @@ ok "a CID held twice, across ranges" sqlite3 "$db" "INSERT INTO cidalloc_leases 
 check "check exits 1 with one line per anomaly" 1 "twin corrupt CID 3 is recorded in unknown range 'other'
 low outside CID 2 is outside 3-4294967294
 vm1 shared CID 3 is held by 'twin' and 'vm1'" ember-cidalloc check
+check "check -j: an array of the same records" 1 '[{"owner":"twin","kind":"corrupt","detail":"CID 3 is recorded in unknown range '"'other'"'"},{"owner":"low","kind":"outside","detail":"CID 2 is outside 3-4294967294"},{"owner":"vm1","kind":"shared","detail":"CID 3 is held by '"'twin'"' and '"'vm1'"'"}]' ember-cidalloc check -j
+like "  and the count on stderr" "$T_ERR" "*3 anomal*"
 check "show of the corrupt record exits 101" 101 "" ember-cidalloc show low
 check "release removes it" 0 "low 2" ember-cidalloc release low
 check "and the other" 0 "twin 3" ember-cidalloc release twin

@@ -192,4 +192,16 @@ check "and alloc refuses to double it" 101 "" ember-ipalloc alloc vm3
 like "saying why" "$T_ERR" "*slot 1 of '$S' is held although listed as free*"
 is "vm2 still holds its block alone" "$(sqlite3 "$db" "SELECT owner FROM ipalloc_leases WHERE slot = 1")" "vm2"
 
+## the installation's subnet changes: existing allocations keep theirs
+new_state
+ember-init init -q --ip-subnet 10.77.0.0/16
+ember-ipalloc -q alloc keep
+sed -i 's|10.77.0.0/16|10.78.0.0/16|' "$EMBER_STATE_DIR/config.json"
+check "alloc naming neither subnet nor mode prints what the owner holds" 0 "keep 10.77.0.2 10.77.0.1 30 255.255.255.252 10.77.0.0/16 p2p" ember-ipalloc alloc keep
+check "naming the new subnet is another parameter: 102" 102 "" ember-ipalloc alloc keep --subnet 10.78.0.0/16
+check "naming a mode is too" 102 "" ember-ipalloc alloc keep --mode single
+check "a new owner gets the new subnet" 0 "new 10.78.0.2 10.78.0.1 30 255.255.255.252 10.78.0.0/16 p2p" ember-ipalloc alloc new
+check "release of the old one" 0 "keep 10.77.0.2 10.77.0.1 30 255.255.255.252 10.77.0.0/16 p2p" ember-ipalloc release keep
+check "both subnets' allocations check clean" 0 "" ember-ipalloc check
+
 done_testing
