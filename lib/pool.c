@@ -227,6 +227,20 @@ static void crash_point(const char *step)
 		kill(getpid(), SIGKILL);
 }
 
+/* -1 (an error recorded) when EMBER_POOL_FAIL lists STEP: the tests make a
+ * step fail that the kernel they run on never fails, to prove what the
+ * failure leaves behind. */
+static int fail_point(const char *step)
+{
+	const char *want = getenv("EMBER_POOL_FAIL");
+	size_t n = strlen(step);
+
+	for (; want && *want; want += strcspn(want, ","), want += *want == ',')
+		if (strncmp(want, step, n) == 0 && (want[n] == ',' || want[n] == '\0'))
+			return error_code(EXIT_TEMP, "%s failed (EMBER_POOL_FAIL)", step);
+	return 0;
+}
+
 static int load_row(struct ctx *c)
 {
 	sqlite3_stmt *st = NULL;
@@ -1594,7 +1608,7 @@ static int thin_create(struct ctx *c, struct vrow *r, const struct vrow *origin,
 	rc = dmdev_message(c->pool, msg);
 	e = dmdev_errno();
 	if (suspended && dmdev_resume(name) < 0 && rc == 0)
-		rc = -1;
+		goto made; /* the snapshot exists; its origin stays suspended */
 	if (rc < 0) {
 		if (e == EEXIST) {
 			/* an id the database did not know: keep it away from use */
@@ -1608,14 +1622,27 @@ static int thin_create(struct ctx *c, struct vrow *r, const struct vrow *origin,
 	}
 	snprintf(stepname, sizeof(stepname), "%s-created", step);
 	crash_point(stepname);
-	if (set_tid(c, tid, tid + 1) < 0) {
-		thin_delete(c, r->thin_id);
-		goto undo;
-	}
+	if (fail_point("create-commit") < 0 || set_tid(c, tid, tid + 1) < 0)
+		goto made;
 	snprintf(stepname, sizeof(stepname), "%s-committed", step);
 	crash_point(stepname);
 	r->op_tid = tid + 1; /* the caller records it with the ready state */
 	return 0;
+made:
+	/* the device exists in the pool but the change is not committed: take
+	 * it out again, or, when that fails too (a read-only pool), keep its id
+	 * out of use; never forget an id the pool holds */
+	{
+		struct error_saved saved;
+
+		error_save(&saved);
+		if (fail_point("create-undo") < 0 || thin_delete(c, r->thin_id) < 0)
+			quarantine(c, r, "it was created, but neither committed nor removed");
+		else
+			vrow_drop(c, r, -1);
+		error_restore(&saved);
+	}
+	return -1;
 undo:
 	/* the message did not get through: nothing exists in the pool */
 	{

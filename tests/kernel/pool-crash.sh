@@ -56,6 +56,18 @@ crashed delete-committed vm c4 gone ember-pool delete c4
 for o in c1 c2; do
 	check "delete $o after the crash" 0 '*' ember-pool delete $o
 done
+# failures after the pool took the new device, before the change was
+# committed (EMBER_POOL_FAIL makes a step fail that this kernel never fails)
+check "a clone whose commit fails: refused" 111 "" env EMBER_POOL_FAIL=create-commit ember-pool clone base f1
+like "  saying so" "$T_ERR" "*create-commit failed*"
+is "  the device it made is taken out again: database and pool agree" "$(db_ids)" "$(pool_ids $P)"
+is "  nothing recorded" "$(db "SELECT count(*) FROM pool_volume WHERE name = 'f1'")" 0
+check "a clone whose commit and undo fail: refused" 111 "" env EMBER_POOL_FAIL=create-commit,create-undo ember-pool clone base f2
+like "  the id is reported quarantined" "$T_ERR" "*quarantined as faulty: it was created, but neither committed nor removed*"
+is "  kept as faulty, never forgotten while the pool holds it" "$(db "SELECT state FROM pool_volume WHERE name = 'f2'")" faulty
+is "  database and pool agree" "$(db_ids)" "$(pool_ids $P)"
+check "  delete takes it out" 0 "*" ember-pool delete f2
+is "  then they still agree" "$(db_ids)" "$(pool_ids $P)"
 is "at the end, only the images remain" "$(db "SELECT kind || ':' || name FROM pool_volume ORDER BY thin_id" | tr '\n' ' ')" \
 	"img:base img:import-recorded img:import-created img:import-committed img:import-copied "
 is "and the pool agrees" "$(db_ids)" "$(pool_ids $P)"

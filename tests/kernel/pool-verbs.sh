@@ -21,6 +21,8 @@ check "its table names devices by major:minor" 0 '*' dmsetup table $P
 like "major:minor in the table" "$T_OUT" "0 131072 thin-pool [0-9]*:[0-9]* [0-9]*:[0-9]* 128 0 1 error_if_no_space*"
 check "create again with the same size prints it" 0 '*' ember-pool create --size 64M
 like "the same pool" "$T_OUT" "$P rw 0 0 67108864 *"
+check "create -j again: one object with the plain names" 0 '*' ember-pool -j create --size 64M
+like "  so" "$T_OUT" '{"pool":"ember-a3f4-pool","mode":"rw","transaction_id":0,"data_used":0,"data_size":67108864,*,"block_size":65536,"data_dev":null,"volumes":0,"faulty":0,"pending":0}'
 check "create with another size is refused" 102 "" ember-pool create --size 128M
 check "create with another block size is refused" 102 "" ember-pool create --size 64M --block-size 128K
 check "status -j" 0 '*' ember-pool -j status
@@ -55,6 +57,7 @@ ok "the clone changed" sh -c "! cmp -s -n 65536 '$T_TMP/base.img' /dev/mapper/em
 check "deactivate" 0 "ember-a3f4-vm-vm1 2 3000320 ready vm1 base no -" ember-pool deactivate vm1
 ok "its node is gone" test ! -e /dev/mapper/ember-a3f4-vm-vm1
 check "deactivate again" 0 "ember-a3f4-vm-vm1 2 3000320 ready vm1 base no -" ember-pool deactivate vm1
+check "deactivate -j" 0 '{"name":"ember-a3f4-vm-vm1","thin_id":2,"size":3000320,"state":"ready","owner":"vm1","image":"base","active":false,"device":null}' ember-pool -j deactivate vm1
 check "activate by owner" 0 "ember-a3f4-vm-vm1 2 3000320 ready vm1 base yes /dev/mapper/ember-a3f4-vm-vm1" \
 	ember-pool activate vm1
 check "activate -j by device name" 0 '{"name":"ember-a3f4-vm-vm1","thin_id":2,"size":3000320,"state":"ready","owner":"vm1","image":"base","active":true,"device":"/dev/mapper/ember-a3f4-vm-vm1"}' \
@@ -101,6 +104,14 @@ ember-a3f4-vm-vm1 2 3000320 ready vm1 base no -
 ember-a3f4-vm-vm2 3 8388608 ready vm2 base no -" ember-pool list
 ok "their data too" sh -c "ember-pool -q activate vm2 && cmp -n 3000000 '$T_TMP/base.img' /dev/mapper/ember-a3f4-vm-vm2"
 check "activate again: already active" 0 '*' ember-pool activate
+check "activate -j" 0 '*' ember-pool -j activate
+like "  one object" "$T_OUT" '{"pool":"ember-a3f4-pool","mode":"rw","transaction_id":7,*"volumes":3,"faulty":0,"pending":0}'
+check "grow -j" 0 '*' ember-pool -j grow --size 96M
+like "  the new size" "$T_OUT" '{"pool":"ember-a3f4-pool","mode":"rw",*"data_size":100663296,*}'
+check "grow to a smaller size is refused" 100 "" ember-pool grow --size 64M
+check "destroy -j" 0 '{"pool":"ember-a3f4-pool","purged":false}' ember-pool -j destroy --force
+check "activate after it" 0 '*' ember-pool activate
+like "  keeps the grown size" "$T_OUT" "$P rw 7 * 100663296 *"
 check "destroy --force --purge" 0 "$P yes" ember-pool destroy --force --purge
 ok "the pool files are gone" test ! -e "$EMBER_STATE_DIR/pool"
 check "the records are gone" 0 "0" db "SELECT count(*) FROM pool_volume"
