@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,23 +170,41 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 		}
 	}
 	/* its output is closed; it may still run (a child that closed its
-	 * stdout and stderr): the deadline holds for the wait too */
-	for (n = 1; !s->timed_out;) {
-		r = waitpid(pid, &wstatus, deadline ? WNOHANG : 0);
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR) {
-			error_errno("unable to wait for '%s'", argv[0]);
-			goto out;
-		}
-		if (r == 0) {
-			if (now_ms() >= deadline) {
+	 * stdout and stderr): the deadline holds for the wait too. A pidfd
+	 * wakes us the moment it exits; without one (before Linux 5.3), poll
+	 * its exit in short naps */
+	if (!s->timed_out && deadline) {
+		int pfd_fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+		for (n = 1;;) {
+			int left = (int)(deadline - now_ms());
+
+			if (left <= 0) {
 				s->timed_out = 1;
 				break;
 			}
-			poll(NULL, 0, n);
+			if (pfd_fd >= 0) {
+				struct pollfd w = {.fd = pfd_fd, .events = POLLIN};
+
+				r = poll(&w, 1, left);
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r == 0)
+					continue; /* the deadline, checked above */
+				break; /* exited (or poll failed: waitpid tells) */
+			}
+			r = waitpid(pid, &wstatus, WNOHANG);
+			if (r == pid)
+				goto reaped;
+			if (r < 0 && errno != EINTR) {
+				error_errno("unable to wait for '%s'", argv[0]);
+				goto out;
+			}
+			poll(NULL, 0, n < left ? n : left);
 			n = n < 16 ? n * 2 : 16;
 		}
+		if (pfd_fd >= 0)
+			close(pfd_fd);
 	}
 	if (s->timed_out) {
 		kill(-pid, SIGKILL);
@@ -194,6 +213,13 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 		error_code(EXIT_TEMP, "'%s' did not finish within %d ms", argv[0], timeout_ms);
 		goto out;
 	}
+	while (waitpid(pid, &wstatus, 0) < 0) {
+		if (errno != EINTR) {
+			error_errno("unable to wait for '%s'", argv[0]);
+			goto out;
+		}
+	}
+reaped:
 	pid = -1;
 	s->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 	if (!s->out && append(&s->out, &s->out_len, &out_cap, "", 0) < 0)
