@@ -221,3 +221,21 @@ out:
 		db_rollback(db);
 	return rc;
 }
+
+int db_write(struct db *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = -1;
+
+	if (!st)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		db_error(db, what);
+		goto out;
+	}
+	rc = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	if (rc < 0)
+		db_rollback(db);
+	return rc;
+}

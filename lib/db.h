@@ -26,6 +26,10 @@ int db_error(struct db *db, const char *what);
 int db_exec(struct db *db, const char *sql);
 int db_prepare(struct db *db, sqlite3_stmt **st, const char *sql);
 int db_begin(struct db *db); /* BEGIN IMMEDIATE */
+/* End a one-statement write that db_begin opened: step ST (prepared and
+ * bound; NULL when its preparation failed) to its end, commit, finalize;
+ * on any failure roll back, with WHAT in the message. */
+int db_write(struct db *db, sqlite3_stmt *st, const char *what);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 /* Bring SUBSYSTEM's tables to the newest of N ordered steps (step i moves

@@ -445,58 +445,38 @@ static int write_record(struct db *db, const char *owner, const struct nat_param
 {
 	char guest[IP4_LEN], allow[NAT_ALLOW_MAX * CIDR_LEN];
 	sqlite3_stmt *st = NULL;
-	int rc = -1;
 
 	ip4_format(p->guest, guest);
 	allow_text(p, allow, sizeof(allow));
 	if (db_begin(db) < 0)
 		return -1;
 	if (db_prepare(db, &st, "INSERT OR REPLACE INTO nat_vms (owner, guest_ip, tap, uplink, allow, created,"
-				" applied) VALUES (?, ?, ?, ?, ?, ?, ?)") < 0)
-		goto out;
-	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, guest, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, p->tap, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, p->uplink, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, allow, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
-	sqlite3_bind_int(st, 7, applied);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		db_error(db, "unable to record the NAT");
-		goto out;
+				" applied) VALUES (?, ?, ?, ?, ?, ?, ?)") == 0) {
+		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, guest, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, p->tap, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, p->uplink, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, allow, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
+		sqlite3_bind_int(st, 7, applied);
 	}
-	rc = db_commit(db);
-out:
-	sqlite3_finalize(st);
-	if (rc < 0)
-		db_rollback(db);
-	return rc;
+	return db_write(db, st, "unable to record the NAT");
 }
 
 /* One statement with an integer or text parameter, in its own transaction. */
 static int db_run(struct db *db, const char *sql, const char *text, int num)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1;
 
 	if (db_begin(db) < 0)
 		return -1;
-	if (db_prepare(db, &st, sql) < 0)
-		goto out;
-	if (text)
-		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_int(st, 1, num);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		db_error(db, "unable to record the NAT");
-		goto out;
+	if (db_prepare(db, &st, sql) == 0) {
+		if (text)
+			sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int(st, 1, num);
 	}
-	rc = db_commit(db);
-out:
-	sqlite3_finalize(st);
-	if (rc < 0)
-		db_rollback(db);
-	return rc;
+	return db_write(db, st, "unable to record the NAT");
 }
 
 static int mark_applied(struct db *db, const char *owner)

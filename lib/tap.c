@@ -316,35 +316,24 @@ static int row_put(struct db *db, const char *owner, const char *name, const str
 {
 	sqlite3_stmt *st = NULL;
 	char addr[CIDR_LEN];
-	int rc = -1;
 
 	cidr_format(&p->address, addr);
 	if (db_begin(db) < 0)
 		return -1;
-	if (db_prepare(
-		db, &st,
-		"INSERT OR REPLACE INTO tap (owner, name, address, mtu, uid, gid, created_at)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?)") < 0)
-		goto out;
-	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, addr, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, p->mtu);
-	if (p->uid >= 0)
-		sqlite3_bind_int64(st, 5, p->uid);
-	if (p->gid >= 0)
-		sqlite3_bind_int64(st, 6, p->gid);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		db_error(db, "unable to record the TAP");
-		goto out;
+	if (db_prepare(db, &st,
+		       "INSERT OR REPLACE INTO tap (owner, name, address, mtu, uid, gid, created_at)"
+		       " VALUES (?, ?, ?, ?, ?, ?, ?)") == 0) {
+		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, addr, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, p->mtu);
+		if (p->uid >= 0)
+			sqlite3_bind_int64(st, 5, p->uid);
+		if (p->gid >= 0)
+			sqlite3_bind_int64(st, 6, p->gid);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
 	}
-	rc = db_commit(db);
-out:
-	sqlite3_finalize(st);
-	if (rc < 0)
-		db_rollback(db);
-	return rc;
+	return db_write(db, st, "unable to record the TAP");
 }
 
 /* Remove OWNER's record, or every record when OWNER is NULL. */
