@@ -345,25 +345,75 @@ static int pool_device(struct ctx *c, struct dmdev_info *info)
 	return 1;
 }
 
+/* A decimal count, a u64 as the kernel prints it: 0, or -1 when TOK is none. */
+static int parse_count(const char *tok, uint64_t *v)
+{
+	char *end;
+
+	if (!tok || !*tok || strspn(tok, "0123456789") != strlen(tok) || strlen(tok) > 20)
+		return -1;
+	errno = 0;
+	*v = strtoull(tok, &end, 10);
+	return errno ? -1 : 0;
+}
+
+/* "USED/TOTAL" with USED <= TOTAL. */
+static int parse_ratio(const char *tok, uint64_t *used, uint64_t *total)
+{
+	char a[24], b[24];
+	const char *slash = tok ? strchr(tok, '/') : NULL;
+
+	if (!slash || (size_t)(slash - tok) >= sizeof(a) || strlen(slash + 1) >= sizeof(b))
+		return -1;
+	memcpy(a, tok, (size_t)(slash - tok));
+	a[slash - tok] = '\0';
+	snprintf(b, sizeof(b), "%s", slash + 1);
+	if (parse_count(a, used) < 0 || parse_count(b, total) < 0 || *used > *total)
+		return -1;
+	return 0;
+}
+
+static int one_of(const char *tok, const char *const *words)
+{
+	for (; tok && *words; words++)
+		if (strcmp(tok, *words) == 0)
+			return 1;
+	return 0;
+}
+
 int pool_parse_status(const char *params, struct pool_kstatus *k)
 {
-	char mode[24] = "", discard[32], policy[32], check[32] = "-", held[32];
-	int n;
+	static const char *const modes[] = {"rw", "ro", "out_of_data_space", NULL};
+	static const char *const discards[] = {"discard_passdown", "no_discard_passdown", "ignore_discard",
+					       NULL};
+	static const char *const policies[] = {"error_if_no_space", "queue_if_no_space", NULL};
+	static const char *const checks[] = {"needs_check", "-", NULL};
+	char buf[512], *tok[12], *save = NULL, *t;
+	uint64_t tid, held;
+	int n = 0;
 
 	memset(k, 0, sizeof(*k));
-	if (strncmp(params, "Fail", 4) == 0 || strncmp(params, "Error", 5) == 0) {
+	snprintf(buf, sizeof(buf), "%s", params);
+	for (t = strtok_r(buf, " \t\n", &save); t && n < 12; t = strtok_r(NULL, " \t\n", &save))
+		tok[n++] = t;
+	if (strcmp(params, "Fail") == 0 || strcmp(params, "Error") == 0) {
 		snprintf(k->mode, sizeof(k->mode), "%s", params[0] == 'F' ? "fail" : "error");
 		k->tid = -1;
 		return 0;
 	}
-	n = sscanf(params,
-		   "%lld %" SCNu64 "/%" SCNu64 " %" SCNu64 "/%" SCNu64 " %31s %23s %31s %31s %31s",
-		   &k->tid, &k->meta_used, &k->meta_total, &k->data_used, &k->data_total, held,
-		   mode, discard, policy, check);
-	if (n < 7)
+	/* TID META DATA HELD MODE DISCARD POLICY [NEEDS_CHECK [LOW_WATERMARK]] */
+	/* a transaction id past 2^63-1 would read as "failed": none is ever that high */
+	if (n < 7 || parse_count(tok[0], &tid) < 0 || tid > (uint64_t)LLONG_MAX ||
+	    parse_ratio(tok[1], &k->meta_used, &k->meta_total) < 0 ||
+	    parse_ratio(tok[2], &k->data_used, &k->data_total) < 0 ||
+	    (strcmp(tok[3], "-") != 0 && parse_count(tok[3], &held) < 0) || !one_of(tok[4], modes) ||
+	    !one_of(tok[5], discards) || !one_of(tok[6], policies) || (n > 7 && !one_of(tok[7], checks)) ||
+	    (n > 8 && parse_count(tok[8], &held) < 0) || n > 9) {
+		memset(k, 0, sizeof(*k));
 		return error_code(EXIT_INTERNAL, "unexpected thin-pool status '%s'", params);
-	snprintf(k->mode, sizeof(k->mode), "%s",
-		 strcmp(check, "needs_check") == 0 ? "needs_check" : mode);
+	}
+	k->tid = (long long)tid;
+	snprintf(k->mode, sizeof(k->mode), "%s", n > 7 && strcmp(tok[7], "needs_check") == 0 ? "needs_check" : tok[4]);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "error.h"
 #include "spawn.h"
 
@@ -55,6 +56,8 @@ static int parse_addresses(const cJSON *addrs, struct iproute_link *l)
 
 	cJSON_ArrayForEach(a, addrs)
 	{
+		uint32_t ip;
+
 		family = cJSON_GetObjectItemCaseSensitive(a, "family");
 		if (!cJSON_IsString(family))
 			continue;
@@ -67,7 +70,7 @@ static int parse_addresses(const cJSON *addrs, struct iproute_link *l)
 		local = cJSON_GetObjectItemCaseSensitive(a, "local");
 		prefix = cJSON_GetObjectItemCaseSensitive(a, "prefixlen");
 		if (!cJSON_IsString(local) || !cJSON_IsNumber(prefix) || prefix->valueint < 0 ||
-		    prefix->valueint > 32 || strlen(local->valuestring) > 15)
+		    prefix->valueint > 32 || ip4_parse(local->valuestring, &ip) < 0)
 			return error_code(EXIT_INTERNAL,
 					  "unable to read the addresses of '%s' from ip -j",
 					  l->name);
@@ -166,9 +169,12 @@ void iproute_parse_failure(const char *err, struct iproute_failure *f)
 		end = strchr(line, '\n');
 		len = end ? (size_t)(end - line) : strlen(line);
 		if (len > 15 && strncmp(line, "Command failed ", 15) == 0) {
+			/* "Command failed -:N": N up to the end of this line only */
 			for (p = line + len; p > line && p[-1] != ':'; p--)
 				;
-			f->line = atoi(p);
+			f->line = 0;
+			for (; p < line + len && *p >= '0' && *p <= '9' && f->line < 100000000; p++)
+				f->line = f->line * 10 + (*p - '0');
 		} else if (len > 0 && !f->message[0]) {
 			if (len > 7 && strncmp(line, "Error: ", 7) == 0) {
 				f->refused = 1;

@@ -60,16 +60,35 @@ int ipt_normalize(const char *spec, char *out, size_t n)
 	return rc < 0 ? -1 : 0;
 }
 
+/* Options whose next token is a value, whatever it looks like: iptables-save
+ * leaves a plain word unquoted, so an interface or a comment may read "-j". */
+static int takes_value(const char *opt)
+{
+	static const char *const with_value[] = {"-s", "-d", "-i", "-o", "-p", "-m", "--comment",
+						 "--log-prefix", NULL};
+	int i;
+
+	for (i = 0; with_value[i]; i++)
+		if (strcmp(opt, with_value[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* The value following the option OPT (unquoted), after a "-m MATCH" when
  * MATCH is given: 1 found, 0 not. */
 static int spec_option(const char *spec, const char *match, const char *opt, char *out, size_t n)
 {
 	char tok[1024], prev[1024] = "";
-	int quoted, in_match = match == NULL, rc;
+	int quoted, in_match = match == NULL, rc, value;
 
 	while ((rc = next_token(&spec, tok, sizeof(tok), &quoted)) == 1) {
+		value = prev[0] && takes_value(prev); /* TOK is the value of PREV */
 		if (!quoted && match && strcmp(prev, "-m") == 0)
 			in_match = strcmp(tok, match) == 0 || in_match;
+		if (value) {
+			prev[0] = '\0';
+			continue;
+		}
 		if (!quoted && in_match && strcmp(tok, opt) == 0) {
 			if (next_token(&spec, out, n, &quoted) != 1)
 				return 0;
@@ -148,7 +167,12 @@ static int add_chain(struct ipt_ruleset *rs, int *cap, const char *table, const 
 	struct ipt_chain *c;
 	char name[IPT_CHAIN_LEN], policy[16];
 
-	if (sscanf(line, ":%31s %15s", name, policy) != 2)
+	const char *sp = strchr(line, ' ');
+	size_t nlen = sp ? (size_t)(sp - line - 1) : 0;
+
+	/* a name or policy longer than any iptables writes is no iptables-save */
+	if (!sp || nlen == 0 || nlen >= sizeof(name) || strcspn(sp + 1, " ") >= sizeof(policy) ||
+	    sscanf(line, ":%31s %15s", name, policy) != 2)
 		return error("iptables-save line %d: bad chain '%s'", lineno, line);
 	if (grow((void **)&rs->chains, rs->nchains, cap, sizeof(*rs->chains)) < 0)
 		return -1;

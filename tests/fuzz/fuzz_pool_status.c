@@ -1,6 +1,7 @@
 /* libFuzzer target: the thin-pool status parser never crashes; "Fail" and
- * "Error" are failed pools, and any other accepted line, printed back in
- * the kernel's format, parses to the same status. */
+ * "Error" are failed pools; any other accepted line is a pool's status (a
+ * transaction id, counts within their totals, one of the kernel's modes)
+ * and, printed back in the kernel's format, parses to the same status. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,10 +30,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
+	/* any other accepted line is a pool's status, as the kernel prints it */
+	if (k.tid < 0 || k.meta_used > k.meta_total || k.data_used > k.data_total ||
+	    (strcmp(k.mode, "rw") != 0 && strcmp(k.mode, "ro") != 0 &&
+	     strcmp(k.mode, "out_of_data_space") != 0 && strcmp(k.mode, "needs_check") != 0))
+		abort();
 	snprintf(back, sizeof(back),
 		 "%lld %" PRIu64 "/%" PRIu64 " %" PRIu64 "/%" PRIu64
-		 " - %s discard_passdown queue_if_no_space - 1",
-		 k.tid, k.meta_used, k.meta_total, k.data_used, k.data_total, k.mode);
+		 " - %s discard_passdown queue_if_no_space %s 1",
+		 k.tid, k.meta_used, k.meta_total, k.data_used, k.data_total,
+		 strcmp(k.mode, "needs_check") == 0 ? "ro" : k.mode,
+		 strcmp(k.mode, "needs_check") == 0 ? "needs_check" : "-");
 	if (pool_parse_status(back, &k2) != 0 || strcmp(k.mode, k2.mode) != 0 || k.tid != k2.tid ||
 	    k.meta_used != k2.meta_used || k.meta_total != k2.meta_total ||
 	    k.data_used != k2.data_used || k.data_total != k2.data_total)

@@ -156,6 +156,8 @@ static void refuses_malformed_output(void **state)
 	    "\"prefixlen\":33}]}]",
 	    "[{\"ifname\":\"t0\",\"addr_info\":[{\"family\":\"inet\",\"prefixlen\":24}]}]",
 	    "[{\"ifname\":\"t0\"},",
+	    "[{\"ifname\":\"t0\",\"addr_info\":[{\"family\":\"inet\",\"local\":\"hello\","
+	    "\"prefixlen\":8}]}]",
 	};
 	struct iproute_links l;
 	size_t i;
@@ -192,6 +194,11 @@ static void reads_batch_failures(void **state)
 	iproute_parse_failure("", &f);
 	assert_int_equal(f.line, 0);
 	assert_string_equal(f.message, "failed with no message");
+
+	/* the number is on the "Command failed" line or nowhere */
+	iproute_parse_failure("Error: nope.\nCommand failed -:\n12\n", &f);
+	assert_int_equal(f.line, 0);
+	assert_string_equal(f.message, "nope");
 }
 
 int main(void)

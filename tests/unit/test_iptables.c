@@ -625,6 +625,50 @@ static void find_chain(void **state)
 	ipt_ruleset_release(&rs);
 }
 
+/* iptables-save leaves a plain word unquoted, so the value of an option may
+ * read like an option: a comment "-j", an interface "-j" */
+static void option_values_that_look_like_options(void **state)
+{
+	static const char text[] = "*filter\n"
+				   ":INPUT ACCEPT [0:0]\n"
+				   ":x - [0:0]\n"
+				   "-A INPUT -m comment --comment -j -g x\n"
+				   "-A INPUT -i -j -m comment --comment \"ember:a3f4:vm1\" -j DROP\n"
+				   "-A INPUT -o -g -j ACCEPT\n"
+				   "COMMIT\n";
+	struct ipt_ruleset rs;
+
+	(void)state;
+	assert_int_equal(ipt_parse_save(text, &rs), 0);
+	assert_int_equal(rs.nrules, 3);
+	assert_string_equal(rs.rules[0].comment, "-j");
+	assert_string_equal(rs.rules[0].target, "x");
+	assert_string_equal(rs.rules[1].comment, "ember:a3f4:vm1");
+	assert_string_equal(rs.rules[1].target, "DROP");
+	assert_null(rs.rules[2].comment);
+	assert_string_equal(rs.rules[2].target, "ACCEPT");
+	ipt_ruleset_release(&rs);
+}
+
+/* longer than any name or policy iptables writes */
+static void overlong_chain_lines_are_refused(void **state)
+{
+	static const char *const bad[] = {
+	    "*filter\n:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA ACCEPT [0:0]\nCOMMIT\n",
+	    "*filter\n:INPUT ACCEPTACCEPTACCEPTACCEPT [0:0]\nCOMMIT\n",
+	};
+	struct ipt_ruleset rs;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		error_clear();
+		assert_int_equal(ipt_parse_save(bad[i], &rs), -1);
+		assert_int_equal(error_exit_code(), EXIT_INTERNAL);
+		assert_non_null(strstr(error_message(), "bad chain"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +686,8 @@ int main(void)
 	    cmocka_unit_test(normalize_truncates_safely),
 	    cmocka_unit_test(spec_comment),
 	    cmocka_unit_test(find_chain),
+	    cmocka_unit_test(option_values_that_look_like_options),
+	    cmocka_unit_test(overlong_chain_lines_are_refused),
 	};
 
 	return UNIT_RUN(tests);

@@ -122,6 +122,24 @@ static void malformed_lines(void **state)
 	    "FAIL",
 	    "error",
 	    " Fail",
+	    "Failure",
+	    "Errors and more",
+	    /* not the kernel's words, or numbers out of their range */
+	    "0 1/2 3/4 - banana discard_passdown queue_if_no_space - 1",
+	    "0 1/2 3/4 02/1- error - ro x y - 1",
+	    "-1 1/2 3/4 - rw discard_passdown queue_if_no_space - 1",
+	    "0 -1/2 3/4 - rw discard_passdown queue_if_no_space - 1",
+	    "0 3/2 3/4 - rw discard_passdown queue_if_no_space - 1",
+	    "0 1/2 5/4 - rw discard_passdown queue_if_no_space - 1",
+	    "18446744073709551615 1/2 3/4 - rw discard_passdown queue_if_no_space - 1",
+	    "9223372036854775808 1/2 3/4 - rw discard_passdown queue_if_no_space - 1",
+	    "0 1/2 3/4 - rw discard_passdown maybe_if_no_space - 1",
+	    "0 1/2 3/4 - rw passdown queue_if_no_space - 1",
+	    "0 1/2 3/4 - rw discard_passdown queue_if_no_space perhaps 1",
+	    "0 1/2 3/4 x rw discard_passdown queue_if_no_space - 1",
+	    "0 1/2 3/4 - rw",
+	    "0 1/2 3/4 - rw discard_passdown",
+	    "0 1/2 3/4 - rw discard_passdown queue_if_no_space - 1 extra",
 	};
 	struct pool_kstatus k;
 	char want[256];
