@@ -215,6 +215,8 @@ static const char *const schema[] = {
     " op_tid INTEGER,"
     " updated INTEGER NOT NULL,"
     " PRIMARY KEY (kind, name)) STRICT;",
+    /* an import whose copy is whole: a crash after it completes the import */
+    "ALTER TABLE pool_volume ADD COLUMN copied INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* SIGKILL ourselves at STEP when EMBER_POOL_CRASH names it: the crash tests
@@ -286,7 +288,7 @@ static int ctx_open(struct ctx *c, struct install *in, int lock)
 	c->lock = -1;
 	pool_name(in, c->pool, sizeof(c->pool));
 	uuid_of(in, "pool", NULL, c->pool_uuid, sizeof(c->pool_uuid));
-	if (install_db(in, &c->db) < 0 || db_migrate(c->db, "pool", schema, 1) < 0)
+	if (install_db(in, &c->db) < 0 || db_migrate(c->db, "pool", schema, (int)(sizeof(schema) / sizeof(schema[0]))) < 0)
 		return -1;
 	if (lock) {
 		if (install_path(in, path, sizeof(path), "locks") < 0 ||
@@ -543,6 +545,7 @@ struct vrow {
 	uint64_t size;
 	char state[12];
 	long long op_tid; /* -1: none */
+	int copied;       /* an import's copy finished and reached its device */
 };
 
 static void vrow_read(sqlite3_stmt *st, struct vrow *r)
@@ -558,9 +561,10 @@ static void vrow_read(sqlite3_stmt *st, struct vrow *r)
 		     : (const char *)sqlite3_column_text(st, 4));
 	snprintf(r->state, sizeof(r->state), "%s", sqlite3_column_text(st, 5));
 	r->op_tid = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 6);
+	r->copied = sqlite3_column_int(st, 7) != 0;
 }
 
-#define VROW_COLUMNS "kind, name, thin_id, size, image, state, op_tid"
+#define VROW_COLUMNS "kind, name, thin_id, size, image, state, op_tid, copied"
 
 /* 1 found, 0 not. */
 static int vrow_get(struct ctx *c, const char *kind, const char *ident, struct vrow *r)
@@ -717,7 +721,7 @@ static int vrow_insert(struct ctx *c, struct vrow *r, long long op_tid)
 	if (db_exec(c->db, "UPDATE pool SET next_thin_id = next_thin_id + 1 WHERE id = 1") < 0 ||
 	    db_prepare(c->db, &st,
 		       "INSERT INTO pool_volume (" VROW_COLUMNS ", updated) "
-		       "VALUES (?, ?, ?, ?, nullif(?, ''), 'creating', ?, ?)") < 0)
+		       "VALUES (?, ?, ?, ?, nullif(?, ''), 'creating', ?, 0, ?)") < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, r->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->ident, -1, SQLITE_STATIC);
@@ -879,7 +883,11 @@ static int recover_one(struct ctx *c, const struct vrow *r)
 				pool_report("finished the interrupted clone for '%s'", r->ident);
 				return vrow_set_state(c, r, "ready", -1);
 			}
-			/* an import's copy may be incomplete: the image goes */
+			if (r->copied) {
+				pool_report("finished the interrupted import of image '%s'", r->ident);
+				return vrow_set_state(c, r, "ready", -1);
+			}
+			/* the copy may be incomplete: the image goes */
 			pool_report("rolled back the interrupted import of image '%s'", r->ident);
 			if (volume_stop(c, r) < 0)
 				return -1;
@@ -1852,6 +1860,11 @@ int pool_import(struct install *in, const char *image, const char *file, pool_pr
 		error_code(e, "%s", saved);
 		goto out;
 	}
+	/* the copy is whole and on the device (stopped, so flushed): from here a
+	 * crash completes the import instead of undoing it */
+	if (vrow_exec(&c, "UPDATE pool_volume SET copied = 1, updated = ?3 WHERE kind = ?1 AND name = ?2",
+		      &r, (long long)time(NULL), 0) < 0)
+		goto out;
 	crash_point("import-copied");
 	if (vrow_ready(&c, &r, r.op_tid) < 0)
 		goto out;
