@@ -49,22 +49,17 @@ unsigned nat_bucket(const char *owner)
 	return fnv1a32(owner, strlen(owner)) % NAT_BUCKETS;
 }
 
-/* The chain of bucket B for hook WHICH: "<chain>-<hh>" (legacy: the chain). */
-static void bucket_chain(const struct install *in, int which, unsigned b, char *buf, size_t n)
-{
-	char base[IPT_CHAIN_LEN];
-
-	nat_chain_name(in, (enum nat_chain)which, base, sizeof(base));
-	if (install_namespace(in))
-		snprintf(buf, n, "%.24s-%02x", base, b);
-	else
-		snprintf(buf, n, "%s", base[0] ? base : "POSTROUTING");
-}
-
+/* "<chain>-<hh>"; legacy: the chain, or the base POSTROUTING it has none of. */
 void nat_bucket_chain(const struct install *in, enum nat_chain which, const char *owner, char *buf,
 		      size_t n)
 {
-	bucket_chain(in, which, nat_bucket(owner), buf, n);
+	char base[IPT_CHAIN_LEN];
+
+	nat_chain_name(in, which, base, sizeof(base));
+	if (install_namespace(in))
+		snprintf(buf, n, "%.24s-%02x", base, nat_bucket(owner));
+	else
+		snprintf(buf, n, "%s", base[0] ? base : "POSTROUTING");
 }
 
 void nat_comment(const struct install *in, const char *owner, char *buf, size_t n)
@@ -464,7 +459,7 @@ static int write_record(struct db *db, const char *owner, const struct nat_param
 }
 
 /* One statement with an integer or text parameter, in its own transaction. */
-static int db_run(struct db *db, const char *sql, const char *text, int num)
+static int write_one(struct db *db, const char *sql, const char *text, int num)
 {
 	sqlite3_stmt *st = NULL;
 
@@ -481,12 +476,12 @@ static int db_run(struct db *db, const char *sql, const char *text, int num)
 
 static int mark_applied(struct db *db, const char *owner)
 {
-	return db_run(db, "UPDATE nat_vms SET applied = 1 WHERE owner = ?", owner, 0);
+	return write_one(db, "UPDATE nat_vms SET applied = 1 WHERE owner = ?", owner, 0);
 }
 
 static int record_bucket(struct db *db, unsigned b)
 {
-	return db_run(db, "INSERT OR IGNORE INTO nat_buckets (bucket) VALUES (?)", NULL, (int)b);
+	return write_one(db, "INSERT OR IGNORE INTO nat_buckets (bucket) VALUES (?)", NULL, (int)b);
 }
 
 /* Has a change made bucket B's chains and jumps? 1 yes, 0 no, -1 error. */

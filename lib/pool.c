@@ -1704,15 +1704,11 @@ made:
 undo:
 	/* the message did not get through: nothing exists in the pool */
 	{
-		char saved[1024], hint[512];
+		struct error_saved saved;
 
-		snprintf(saved, sizeof(saved), "%s", error_message());
-		snprintf(hint, sizeof(hint), "%s", error_hint_text() ? error_hint_text() : "");
-		e = error_exit_code();
+		error_save(&saved);
 		vrow_drop(c, r, -1);
-		error_code(e, "%s", saved);
-		if (hint[0])
-			error_hint("%s", hint);
+		error_restore(&saved);
 	}
 	return -1;
 }
@@ -1851,13 +1847,12 @@ int pool_import(struct install *in, const char *image, const char *file, pool_pr
 	dmdev_path(name, path, sizeof(path));
 	if (volume_start(&c, &r, 0) < 0 || copy_into(src, file, path, size, progress) < 0 ||
 	    volume_stop(&c, &r) < 0) {
-		char saved[1024];
-		int e = error_exit_code();
+		struct error_saved saved;
 
-		snprintf(saved, sizeof(saved), "%s", error_message());
+		error_save(&saved);
 		if (volume_stop(&c, &r) == 0)
 			volume_remove(&c, &r, 0);
-		error_code(e, "%s", saved);
+		error_restore(&saved);
 		goto out;
 	}
 	/* the copy is whole and on the device (stopped, so flushed): from here a
