@@ -359,8 +359,7 @@ static char *check_file(const char *what, const char *path, int block)
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
-		error_errno("unable to read the %s '%s'", what, path);
-		error_code(EXIT_USAGE, "%s", error_message());
+		error_code(EXIT_USAGE, "unable to read the %s '%s': %s", what, path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &sb) < 0) {
