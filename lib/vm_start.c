@@ -520,6 +520,7 @@ int vm_start(struct install *in, const char *name, struct vm_start_opts *o, stru
 	if (clear_sockets(in, v) < 0 || vm_set_state(db, name, VM_STARTING, NULL, 0) < 0)
 		goto out;
 	v->state = VM_STARTING;
+	v->why = NULL;
 	free(v->reason);
 	v->reason = NULL;
 
