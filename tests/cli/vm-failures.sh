@@ -169,6 +169,7 @@ for point in vm-spawned vm-handles vm-api-get vm-api-logger vm-api-machine-confi
 	check "  start converges" 0 "*" ember-vm start vm1
 	like "  running" "$T_OUT" "vm1 running yes [0-9]* *"
 	is "  one process" "$(count_fc vm1)" 1
+	like "  configured and started: Firecracker says so" "$(ember-vm show vm1)" "*fc_state Running*"
 	ember-vm -q stop --force vm1
 	check "killed at $point again" 137 "" env EMBER_TEST_CRASH=$point ember-vm start vm1
 	check "  stop converges" 0 "*" ember-vm stop vm1 --timeout 1
