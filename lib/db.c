@@ -239,3 +239,17 @@ out:
 		db_rollback(db);
 	return rc;
 }
+
+int db_run(struct db *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = -1;
+
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		db_error(db, what);
+	else
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -30,6 +30,9 @@ int db_begin(struct db *db); /* BEGIN IMMEDIATE */
  * bound; NULL when its preparation failed) to its end, commit, finalize;
  * on any failure roll back, with WHAT in the message. */
 int db_write(struct db *db, sqlite3_stmt *st, const char *what);
+/* Step ST (NULL when its preparation failed) to its end and finalize it,
+ * inside a transaction the caller opened and commits. */
+int db_run(struct db *db, sqlite3_stmt *st, const char *what);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 /* Bring SUBSYSTEM's tables to the newest of N ordered steps (step i moves

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "lock.h"
 
 extern char **environ;
 int spawn_verbose;
@@ -67,8 +68,10 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 	long long deadline;
 	struct pollfd pfd[3];
 	int rc = -1, wstatus, n, fa_ok = 0, attr_ok = 0;
+	int locks[LOCK_HELD_MAX], n_locks, i;
 	pid_t pid = -1;
 	char buf[8192];
+	sigset_t dfl;
 	ssize_t r;
 
 	memset(s, 0, sizeof(*s));
@@ -86,14 +89,23 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	/* its own process group, so that a timeout kills whatever it started too */
+	/* the locks ember holds stay held by the child (a dup2 onto itself
+	 * clears close-on-exec): flock belongs to the open file description */
+	n_locks = lock_held(locks);
+	for (i = 0; i < n_locks; i++)
+		posix_spawn_file_actions_adddup2(&fa, locks[i], locks[i]);
+	/* in ember's process group (no POSIX_SPAWN_SETPGROUP): a kill of the
+	 * group kills the child with it. SIGPIPE, which ember ignores, is the
+	 * default again in the child */
 	if (posix_spawnattr_init(&attr) != 0) {
 		error_errno("unable to run '%s'", argv[0]);
 		goto out;
 	}
 	attr_ok = 1;
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-	posix_spawnattr_setpgroup(&attr, 0);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
 	n = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
 	if (n != 0) {
 		pid = -1;
@@ -207,7 +219,7 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 			close(pfd_fd);
 	}
 	if (s->timed_out) {
-		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
 		waitpid(pid, &wstatus, 0);
 		pid = -1;
 		error_code(EXIT_TEMP, "'%s' did not finish within %d ms", argv[0], timeout_ms);
@@ -222,6 +234,7 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 reaped:
 	pid = -1;
 	s->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+	s->signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
 	if (!s->out && append(&s->out, &s->out_len, &out_cap, "", 0) < 0)
 		goto out;
 	if (!s->err && append(&s->err, &s->err_len, &err_cap, "", 0) < 0)
@@ -229,7 +242,7 @@ reaped:
 	rc = 0;
 out:
 	if (pid > 0) {
-		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
 		waitpid(pid, &wstatus, 0);
 	}
 	if (fa_ok)
@@ -257,16 +270,45 @@ void spawn_release(struct spawn *s)
 	s->out_len = s->err_len = 0;
 }
 
-const char *spawn_reason(struct spawn *s)
+/* The last line of TEXT (trailing blanks cut), or NULL when it is empty. */
+static const char *last_line(char *text)
 {
-	char *text = s->err && s->err_len ? s->err : s->out;
 	char *end, *start;
 
 	if (!text || !*text)
-		return "no message";
+		return NULL;
 	end = text + strlen(text);
-	while (end > text && (end[-1] == '\n' || end[-1] == ' '))
+	while (end > text && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\r'))
 		*--end = '\0';
+	if (!*text)
+		return NULL;
 	start = strrchr(text, '\n');
 	return start ? start + 1 : text;
+}
+
+#define REASON_CLIP 240
+
+const char *spawn_reason(struct spawn *s)
+{
+	const char *line = last_line(s->err_len ? s->err : NULL);
+	char sig[32];
+	int n;
+
+	if (!line && !s->signal)
+		line = last_line(s->out_len ? s->out : NULL);
+	if (s->signal) {
+		if (sigabbrev_np(s->signal))
+			snprintf(sig, sizeof(sig), "SIG%s", sigabbrev_np(s->signal));
+		else
+			snprintf(sig, sizeof(sig), "signal %d", s->signal);
+		n = snprintf(s->reason, sizeof(s->reason), "killed by %s%s%.*s%s", sig, line ? ": " : "",
+			     REASON_CLIP, line ? line : "", line && strlen(line) > REASON_CLIP ? "..." : "");
+	} else if (line) {
+		n = snprintf(s->reason, sizeof(s->reason), "%.*s%s", REASON_CLIP, line,
+			     strlen(line) > REASON_CLIP ? "..." : "");
+	} else {
+		n = snprintf(s->reason, sizeof(s->reason), "exit status %d and no message", s->status);
+	}
+	(void)n;
+	return s->reason;
 }

@@ -57,13 +57,16 @@ const char *ipt_backend(void);
 
 /* Read every table of the backend (one iptables-save). */
 int ipt_save(struct ipt_ruleset *rs);
-/* Apply SCRIPT (iptables-restore input: "*table ... COMMIT" sections) as one
- * `iptables-restore --noflush -w` transaction: all of it or nothing. */
+/* Apply SCRIPT (iptables-restore input: "*table ... COMMIT" sections) with
+ * `iptables-restore --noflush -w`. Each section is a transaction of its own:
+ * a failure leaves the sections before the failing one applied. */
 int ipt_restore(const char *script);
 /* The same, for a script that asserts as it goes (-C lines, -D of rules that
- * should exist): 0 applied, 1 iptables refused it (nothing was applied, no
- * error recorded), -1 it could not run (error recorded). */
-int ipt_try_restore(const char *script);
+ * should exist): 0 applied, 1 iptables refused it at line *LINE (the
+ * sections that end before it were applied, the rest not; no error
+ * recorded), -1 it could not run or failed without naming a line (error
+ * recorded: anything may have been applied). */
+int ipt_try_restore(const char *script, int *line);
 /* Does TABLE have CHAIN? One `iptables -S CHAIN`, which reads that chain
  * only (nft). 1 yes, 0 no, -1 error. */
 int ipt_chain_exists(const char *table, const char *chain);
