@@ -437,4 +437,82 @@ check "once the chain is the installation's again, up works" 0 "$q 10.0.10.6 tap
 check "  and check is clean" 0 "" ember-nat check
 ember-nat -q flush
 
+## a killed up's iptables-restore holds the locks until it is done; a kill of ember's process group kills it too
+new_state
+K=e3e3
+ember-init init -q --instance-id $K
+ember-nat -q up n1 --guest-ip 10.0.11.2 --tap tapa
+bk=$(bucket n1)
+for n in $(seq 1 200); do [ "$(bucket "m$n")" = "$bk" ] && break; done
+m=m$n
+for n in $(seq $((n + 1)) 300); do [ "$(bucket "m$n")" = "$bk" ] && break; done
+pg=m$n
+realrestore=$(command -v "iptables-$B-restore")
+mkdir -p "$T_TMP/slowipt"
+# the first restore waits for $T_TMP/go; a later one for the first to be over
+printf '%s\n' '#!/bin/bash' \
+	"echo \$\$ >>$T_TMP/started" \
+	"first=\$(head -n 1 $T_TMP/started)" \
+	'for ((i = 0; i < 1200; i++)); do' \
+	"	if [ \"\$first\" = \$\$ ]; then [ -e $T_TMP/go ] && break; else kill -0 \"\$first\" 2>/dev/null || break; fi" \
+	'	sleep 0.05' \
+	'done' \
+	"exec $realrestore \"\$@\"" >"$T_TMP/slowipt/iptables-$B-restore"
+chmod +x "$T_TMP/slowipt/iptables-$B-restore"
+waitfor() { local i; for ((i = 0; i < 1200; i++)); do eval "$1" && return 0; sleep 0.05; done; return 1; }
+PATH="$T_TMP/slowipt:$PATH" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb >/dev/null 2>&1 &
+first=$!
+ok "the first up's restore is running" waitfor "[ -s '$T_TMP/started' ]"
+kill -9 $first
+wait $first 2>/dev/null
+PATH="$T_TMP/slowipt:$PATH" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb >"$T_TMP/m.out" 2>&1 &
+second=$!
+ok "  the next up waits for the locks" waitfor "grep -q -- '-> FLOCK *ADVISORY *WRITE *$second ' /proc/locks || [ \$(wc -l <'$T_TMP/started') -ge 2 ]"
+touch "$T_TMP/go"
+wait $second
+is "  then prints the VM" "$(cat "$T_TMP/m.out")" "$m 10.0.11.6 tapb up0 - up"
+is "  its six rules, once" "$(with_token "ember:$K:$m" | wc -l)" 6
+check "  no drift" 0 "" ember-nat check
+rm -f "$T_TMP/started" "$T_TMP/go"
+PATH="$T_TMP/slowipt:$PATH" setsid ember-nat up $pg --guest-ip 10.0.11.10 --tap tapc >/dev/null 2>&1 &
+leader=$!
+ok "an up's restore is running" waitfor "[ -s '$T_TMP/started' ]"
+rpid=$(head -n 1 "$T_TMP/started")
+kill -9 -- -$leader
+touch "$T_TMP/go"
+ok "  a kill of ember's process group ends its restore" waitfor "! kill -0 $rpid 2>/dev/null"
+wait $leader 2>/dev/null
+is "  which changed no rule" "$(with_token "ember:$K:$pg")" ""
+check "  show says so" 0 "$pg 10.0.11.10 tapc up0 - missing" ember-nat show $pg
+check "  the next up makes them" 0 "$pg 10.0.11.10 tapc up0 - up" ember-nat up $pg --guest-ip 10.0.11.10 --tap tapc
+check "  no drift" 0 "" ember-nat check
+
+## a restore that fails after its filter table committed leaves what the next up or down repairs
+mkdir -p "$T_TMP/halfipt"
+# the filter table only, then a failure that names no line
+printf '%s\n' '#!/bin/bash' \
+	"f=$T_TMP/half.in" \
+	'cat >"$f"' \
+	"if grep -q '^\\*nat' \"\$f\"; then sed '/^\\*nat/,\$d' \"\$f\" | $realrestore \"\$@\" || exit; echo 'simulated failure' >&2; exit 4; fi" \
+	"exec $realrestore \"\$@\" <\"\$f\"" >"$T_TMP/halfipt/iptables-$B-restore"
+chmod +x "$T_TMP/halfipt/iptables-$B-restore"
+ember-nat -q down $m
+check "up whose nat table fails: 111" 111 "" env PATH="$T_TMP/halfipt:$PATH" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb
+like "  with iptables' message" "$T_ERR" "*simulated failure*"
+is "  its filter rules arrived" "$(with_token "ember:$K:$m" | wc -l)" 5
+check "  show says partial" 0 "$m 10.0.11.6 tapb up0 - partial" ember-nat show $m
+check "  up again repairs it" 0 "$m 10.0.11.6 tapb up0 - up" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb
+is "  six rules, once" "$(with_token "ember:$K:$m" | wc -l)" 6
+check "  no drift" 0 "" ember-nat check
+check "down whose nat table fails: 111" 111 "" env PATH="$T_TMP/halfipt:$PATH" ember-nat down $m
+is "  its filter rules are gone" "$(with_token "ember:$K:$m" | wc -l)" 1
+check "  down again removes the rest" 0 "$m 10.0.11.6 tapb up0 - down" ember-nat down $m
+is "  none left" "$(with_token "ember:$K:$m")" ""
+for n in $(seq 1 300); do [ "$(bucket "w$n")" != "$bk" ] && [ "$(bucket "w$n")" != "$(bucket n1)" ] && break; done
+w=w$n
+check "up in a new bucket whose nat table fails: 111" 111 "" env PATH="$T_TMP/halfipt:$PATH" ember-nat up $w --guest-ip 10.0.11.14 --tap tapd
+check "  up again repairs it" 0 "$w 10.0.11.14 tapd up0 - up" ember-nat up $w --guest-ip 10.0.11.14 --tap tapd
+check "  no drift" 0 "" ember-nat check
+ember-nat -q flush
+
 done_testing
