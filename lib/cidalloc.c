@@ -146,7 +146,7 @@ int cidalloc_release(struct install *in, const char *owner, struct cidalloc *c)
 	rc = cidalloc_db(in, &db, 0);
 	if (rc <= 0)
 		return rc;
-	if (db_begin(db) < 0)
+	if (db_begin_freeing(db) < 0)
 		return -1;
 	rc = slot_release(db, &table, owner, bounds, NULL, &l);
 	if (rc < 0) {

@@ -415,7 +415,7 @@ int ipalloc_release(struct install *in, const char *owner, struct ipalloc *a)
 	rc = ipalloc_db(in, &db, 0);
 	if (rc <= 0)
 		return rc;
-	if (db_begin(db) < 0)
+	if (db_begin_freeing(db) < 0)
 		return -1;
 	rc = slot_release(db, &table, owner, bounds, NULL, &l);
 	if (rc == 1 && drop_subnet_if_empty(db, l.range) < 0)

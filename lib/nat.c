@@ -1247,7 +1247,7 @@ int nat_down(struct install *in, const char *owner, const struct nat_params *unr
 	}
 	/* the database's write lock before the kernel changes: a database that
 	 * cannot be written fails the command with nothing changed */
-	if (db_begin(db) < 0)
+	if (db_begin_freeing(db) < 0)
 		goto out;
 	if (found && v->applied && install_namespace(in)) {
 		/* the fast path: delete exactly the recorded rules. A table that
@@ -1605,7 +1605,7 @@ int nat_flush(struct install *in, struct nat_list *out_list)
 				script_line(&s, view.rs.chains[i].table, "-%c %s", x ? 'X' : 'F',
 					    view.rs.chains[i].name);
 	/* the database's write lock before the kernel changes */
-	if (db_begin(db) < 0 || script_apply(&s) < 0 || delete_rows(db, NULL) < 0 || db_commit(db) < 0)
+	if (db_begin_freeing(db) < 0 || script_apply(&s) < 0 || delete_rows(db, NULL) < 0 || db_commit(db) < 0)
 		goto out;
 	for (k = 0; k < recs.n; k++)
 		recs.v[k].state = "down";

@@ -851,7 +851,7 @@ int tap_delete(struct install *in, const char *owner, struct tap *t, int *delete
 		goto out;
 	}
 	/* the database's write lock before the kernel changes */
-	if (db_begin(db) < 0)
+	if (db_begin_freeing(db) < 0)
 		goto out;
 	if (delete_links(names, n, 0) < 0 || (r == 1 && row_delete(db, owner) < 0) || db_commit(db) < 0) {
 		db_rollback(db);
@@ -1023,7 +1023,7 @@ int tap_teardown(struct install *in)
 	if (read_links(in, 0, &links) < 0 || all_owned(in, db, &links, &names, &n) < 0)
 		goto out;
 	/* the database's write lock before the kernel changes */
-	if (db_begin(db) < 0)
+	if (db_begin_freeing(db) < 0)
 		goto out;
 	if (delete_links(names, n, 1) < 0) {
 		/* -force went on past a failing line (a link that vanished
