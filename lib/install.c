@@ -423,6 +423,9 @@ int install_init(struct install *in, const char *dir, const struct install_opts 
 	in->db_ready = 1;
 	if (db_migrate(&in->db, "install", base_schema, 1) < 0)
 		goto out;
+	/* what a killed init's write of the config left behind */
+	if (install_path(in, path, sizeof(path), "config.json") < 0 || file_remove_stale_tmp(path) < 0)
+		goto out;
 	if (*created && write_config(in) < 0)
 		goto out;
 	rc = 0;
