@@ -71,6 +71,36 @@ void error_hint(const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *quote(const char *s)
+{
+	static char bufs[4][4 * QUOTE_MAX + 8];
+	static int next;
+	char *b = bufs[next++ % 4];
+	size_t k = 0, i;
+
+	b[k++] = '\'';
+	for (i = 0; s && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == QUOTE_MAX) {
+			memcpy(b + k, "...", 3);
+			k += 3;
+			break;
+		}
+		if (c == '\n' || c == '\t' || c == '\r' || c == '\'' || c == '\\') {
+			b[k++] = '\\';
+			b[k++] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			k += (size_t)snprintf(b + k, 5, "\\x%02x", c);
+		} else {
+			b[k++] = (char)c;
+		}
+	}
+	b[k++] = '\'';
+	b[k] = '\0';
+	return b;
+}
+
 const char *error_message(void)
 {
 	return message[0] ? message : "unknown error";
