@@ -130,7 +130,7 @@ static const struct verb verbs[] = {
      .help = "create OWNER's TAP (persistent, single queue, IPv6 off,\n"
 	     "the address and MTU, up) with one ip -batch; again with\n"
 	     "the same parameters: succeed and print it"},
-    {.name = "delete", .operands = "OWNER", .flags = V_INSTALL | V_CHANGE, .run = do_delete,
+    {.name = "delete", .operands = "OWNER", .flags = V_INSTALL | V_TABLES | V_CHANGE, .run = do_delete,
      .help = "remove OWNER's TAP and its record; absent: succeed"},
     {.name = "show", .operands = "OWNER", .flags = V_INSTALL, .run = do_show, .help = "print OWNER's TAP"},
     {.name = "list", .operands = "", .opts = OPT(O_ALL), .flags = V_INSTALL, .run = do_list,

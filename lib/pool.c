@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "dm.h"
 #include "error.h"
 #include "file.h"
@@ -217,7 +218,14 @@ static const char *const schema[] = {
     " PRIMARY KEY (kind, name)) STRICT;",
     /* an import whose copy is whole: a crash after it completes the import */
     "ALTER TABLE pool_volume ADD COLUMN copied INTEGER NOT NULL DEFAULT 0;",
+    /* the creation time has one name in every table */
+    "ALTER TABLE pool_volume ADD COLUMN created INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE pool_volume SET created = updated;",
 };
+
+/* The owners are those of the VM volumes. */
+const struct tables pool_tables = {"pool", schema, ARRAY_SIZE(schema), "pool",
+				   "SELECT name, created FROM pool_volume WHERE kind = 'vm' ORDER BY name"};
 
 /* SIGKILL ourselves at STEP when EMBER_POOL_CRASH names it: the crash tests
  * stop a run dead at each step and check that the next run repairs it. */
@@ -282,14 +290,16 @@ enum { CTX_NO_LOCK, CTX_LOCK, CTX_TRY_LOCK };
 static int ctx_open(struct ctx *c, struct install *in, int lock)
 {
 	char path[PATH_MAX];
+	int rc;
 
 	memset(c, 0, sizeof(*c));
 	c->in = in;
 	c->lock = -1;
 	pool_name(in, c->pool, sizeof(c->pool));
 	uuid_of(in, "pool", NULL, c->pool_uuid, sizeof(c->pool_uuid));
-	if (install_db(in, &c->db) < 0 || db_migrate(c->db, "pool", schema, (int)(sizeof(schema) / sizeof(schema[0]))) < 0)
-		return -1;
+	rc = tables_open(in, &pool_tables, 1, &c->db);
+	if (rc <= 0)
+		return rc; /* 0: a reading verb, and no pool was ever recorded */
 	if (lock) {
 		if (install_path(in, path, sizeof(path), "locks") < 0 ||
 		    file_mkdirs(path, 0700) < 0 ||
@@ -720,8 +730,8 @@ static int vrow_insert(struct ctx *c, struct vrow *r, long long op_tid)
 	snprintf(r->state, sizeof(r->state), "creating");
 	if (db_exec(c->db, "UPDATE pool SET next_thin_id = next_thin_id + 1 WHERE id = 1") < 0 ||
 	    db_prepare(c->db, &st,
-		       "INSERT INTO pool_volume (" VROW_COLUMNS ", updated) "
-		       "VALUES (?, ?, ?, ?, nullif(?, ''), 'creating', ?, 0, ?)") < 0)
+		       "INSERT INTO pool_volume (" VROW_COLUMNS ", updated, created) "
+		       "VALUES (?, ?, ?, ?, nullif(?, ''), 'creating', ?, 0, ?7, ?7)") < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, r->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->ident, -1, SQLITE_STATIC);
