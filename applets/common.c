@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "name.h"
+#include "lock.h"
 #include "spawn.h"
+#include "subsys.h"
 
 struct common common;
 struct out out;
@@ -362,7 +364,7 @@ int xrun(const struct applet *a, int argc, char **argv)
 	const struct verb *v;
 	struct operands spec;
 	struct install in, *inp = NULL;
-	int i, k, n = 0, n_rest = 0, rest_at = -1, rc;
+	int i, k, n = 0, n_rest = 0, rest_at = -1, rc, lock = -1;
 	const char *env;
 	char list[256];
 
@@ -508,10 +510,13 @@ int xrun(const struct applet *a, int argc, char **argv)
 			xdie(0);
 		in.no_create = !(v->flags & V_TABLES);
 		inp = &in;
+		if ((v->flags & V_CHANGE) && (lock = subsys_enter(inp)) < 0)
+			xdie(0);
 	}
 	rc = v->run(inp, n - 1, operands + 1);
 	if (inp)
 		install_release(inp);
+	lock_release(lock);
 	free(operands);
 	if (rc != 0 && rc != EXIT_NO) {
 		out_discard();

@@ -5,11 +5,8 @@
 #include <string.h>
 
 #include "common.h"
-#include "file.h"
-#include "lock.h"
 #include "preflight.h"
 #include "subsys.h"
-#include "vm.h"
 
 static struct install_opts opts;
 static const char *opt_legacy, *opt_purge;
@@ -39,7 +36,8 @@ static void print_installation(const struct install *in)
 	out_bool(&out, "legacy", install_namespace(in) == NULL);
 	out_str(&out, "subnet", subnet);
 	for (i = 0; i < subsystem_count; i++)
-		subsystems[i].names(in, &out);
+		if (subsystems[i].names)
+			subsystems[i].names(in, &out);
 	out_record_end(&out);
 }
 
@@ -97,28 +95,15 @@ static int do_check(struct install *none, int argc, char **argv)
 	return missing ? EXIT_NO : 0;
 }
 
-struct vm_list {
-	char names[512];
-	size_t len;
-};
-
-static void add_vm(const char *name, void *ctx)
+static void report_teardown(const char *subsystem, const char *message)
 {
-	struct vm_list *l = ctx;
-
-	l->len += (size_t)snprintf(l->names + l->len, l->len < sizeof(l->names) ? sizeof(l->names) - l->len : 0,
-				   "%s%s", l->len ? ", " : "", name);
-	if (l->len >= sizeof(l->names))
-		l->len = sizeof(l->names) - 1;
+	fprintf(stderr, "%s: %s: %s\n", progname, subsystem, message);
 }
 
 static int do_deinit(struct install *none, int argc, char **argv)
 {
-	struct vm_list vms = {{0}, 0};
-	char path[PATH_MAX];
 	struct install in;
-	struct db *db;
-	int i, n, lock, failed = 0, purge = opt_purge != NULL;
+	int purge = opt_purge != NULL;
 
 	(void)none;
 	(void)argc;
@@ -130,39 +115,14 @@ static int do_deinit(struct install *none, int argc, char **argv)
 		warn("%s; nothing to do", error_message());
 		return 0;
 	}
-	/* a directory that only holds a config (copied in, or left half-made)
-	 * has no locks/ yet */
-	if (install_path(&in, path, sizeof(path), "locks") < 0 || file_mkdirs(path, 0700) < 0 ||
-	    install_path(&in, path, sizeof(path), "locks/init") < 0 ||
-	    (lock = lock_take(path, LOCK_EXCLUSIVE)) < 0 || install_db_create(&in, &db) < 0)
+	if (subsys_deinit(&in, purge, report_teardown) < 0)
 		xdie(0);
-	n = vm_each_registered(&in, add_vm, &vms);
-	if (n < 0)
-		xdie(0);
-	if (n > 0) {
-		error_code(EXIT_REFUSED, "%d VM%s registered: %s", n, n == 1 ? " is" : "s are", vms.names);
-		error_hint("stop and delete them with 'ember-vm delete NAME' first");
-		xdie(0);
-	}
-	for (i = subsystem_count - 1; i >= 0; i--) {
-		if (subsystems[i].teardown(&in) < 0) {
-			fprintf(stderr, "%s: %s: %s\n", progname, subsystems[i].name, error_message());
-			failed = 1;
-		}
-	}
-	install_release(&in);
-	if (failed) {
-		lock_release(lock);
-		return EXIT_TEMP;
-	}
-	if (purge && file_remove_tree(in.dir) < 0)
-		xdie(0);
-	lock_release(lock);
 	out_record_begin(&out);
 	out_str(&out, "state_dir", in.dir);
 	out_str(&out, "instance_id", install_namespace(&in));
 	out_bool(&out, "purged", purge);
 	out_record_end(&out);
+	install_release(&in);
 	return 0;
 }
 
