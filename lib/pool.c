@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "crash.h"
 #include "dm.h"
 #include "error.h"
 #include "file.h"
@@ -226,30 +226,6 @@ static const char *const schema[] = {
 /* The owners are those of the VM volumes. */
 const struct tables pool_tables = {"pool", schema, ARRAY_SIZE(schema), "pool",
 				   "SELECT name, created FROM pool_volume WHERE kind = 'vm' ORDER BY name"};
-
-/* SIGKILL ourselves at STEP when EMBER_POOL_CRASH names it: the crash tests
- * stop a run dead at each step and check that the next run repairs it. */
-static void crash_point(const char *step)
-{
-	const char *want = getenv("EMBER_POOL_CRASH");
-
-	if (want && strcmp(want, step) == 0)
-		kill(getpid(), SIGKILL);
-}
-
-/* -1 (an error recorded) when EMBER_POOL_FAIL lists STEP: the tests make a
- * step fail that the kernel they run on never fails, to prove what the
- * failure leaves behind. */
-static int fail_point(const char *step)
-{
-	const char *want = getenv("EMBER_POOL_FAIL");
-	size_t n = strlen(step);
-
-	for (; want && *want; want += strcspn(want, ","), want += *want == ',')
-		if (strncmp(want, step, n) == 0 && (want[n] == ',' || want[n] == '\0'))
-			return error_code(EXIT_TEMP, "%s failed (EMBER_POOL_FAIL)", step);
-	return 0;
-}
 
 static int load_row(struct ctx *c)
 {
@@ -858,15 +834,15 @@ static int volume_remove(struct ctx *c, const struct vrow *r, int crash)
 	if (vrow_set_state(c, r, "deleting", tid + 1) < 0)
 		return -1;
 	if (crash)
-		crash_point("delete-recorded");
+		crash_point("pool-delete-recorded");
 	if (thin_delete(c, r->thin_id) < 0)
 		return -1;
 	if (crash)
-		crash_point("delete-deleted");
+		crash_point("pool-delete-deleted");
 	if (set_tid(c, tid, tid + 1) < 0)
 		return -1;
 	if (crash)
-		crash_point("delete-committed");
+		crash_point("pool-delete-committed");
 	return vrow_drop(c, r, tid + 1);
 }
 
@@ -982,10 +958,10 @@ static int reload_pool(struct ctx *c)
 	 * the larger data and metadata devices */
 	if (dmdev_reload(c->pool, c->size / 512, "thin-pool", table) < 0)
 		return -1;
-	crash_point("grow-reloaded");
+	crash_point("pool-grow-reloaded");
 	if (dmdev_suspend(c->pool) < 0)
 		return -1;
-	crash_point("grow-suspended");
+	crash_point("pool-grow-suspended");
 	return dmdev_resume(c->pool);
 }
 
@@ -1251,10 +1227,10 @@ static int build_pool(struct ctx *c)
 		if (!c->data_dev[0] && (file_path(c, "data.img", path, sizeof(path)) < 0 ||
 					make_file(path, c->size, 1) < 0))
 			return -1;
-		crash_point("create-files");
+		crash_point("pool-create-files");
 		if (start_pool(c, 0) < 0)
 			return -1;
-		crash_point("create-started");
+		crash_point("pool-create-started");
 	}
 	if (db_exec(c->db, "UPDATE pool SET state = 'ready' WHERE id = 1") < 0)
 		return -1;
@@ -1299,7 +1275,7 @@ int pool_create(struct install *in, const struct pool_params *given, struct pool
 	} else {
 		if (insert_pool(&c, &p) < 0 || load_row(&c) < 0)
 			goto out;
-		crash_point("create-recorded");
+		crash_point("pool-create-recorded");
 	}
 	if (build_pool(&c) < 0 || fill_state(&c, st) < 0)
 		goto out;
@@ -1435,7 +1411,7 @@ int pool_grow(struct install *in, uint64_t size, struct pool_state *st)
 			 c.size, c.metadata_size);
 		if (db_exec(c.db, sql) < 0)
 			goto out;
-		crash_point("grow-recorded");
+		crash_point("pool-grow-recorded");
 		if (reload_pool(&c) < 0)
 			goto out;
 	}
@@ -1647,17 +1623,16 @@ static int ready(const struct vrow *r, const char *volume)
 /* Create the thin device of a new record R: record, message, move the
  * pool's transaction id on. ORIGIN >= 0: a snapshot of that thin id, whose
  * device (when active) is suspended around it. */
-static int thin_create(struct ctx *c, struct vrow *r, const struct vrow *origin, const char *step)
+static int thin_create(struct ctx *c, struct vrow *r, const struct vrow *origin)
 {
-	char msg[64], stepname[32], name[POOL_NAME_LEN], uuid[DMDEV_UUID_LEN];
+	char msg[64], name[POOL_NAME_LEN], uuid[DMDEV_UUID_LEN];
 	struct dmdev_info info;
 	long long tid = kernel_tid(c);
 	int suspended = 0, rc, e;
 
 	if (tid < 0 || vrow_insert(c, r, tid + 1) < 0)
 		return -1;
-	snprintf(stepname, sizeof(stepname), "%s-recorded", step);
-	crash_point(stepname);
+	crash_point(origin ? "pool-clone-recorded" : "pool-import-recorded");
 	if (origin) {
 		snprintf(msg, sizeof(msg), "create_snap %lld %lld", r->thin_id, origin->thin_id);
 		if ((rc = volume_device(c, origin, &info)) < 0)
@@ -1688,12 +1663,10 @@ static int thin_create(struct ctx *c, struct vrow *r, const struct vrow *origin,
 		}
 		goto undo;
 	}
-	snprintf(stepname, sizeof(stepname), "%s-created", step);
-	crash_point(stepname);
-	if (fail_point("create-commit") < 0 || set_tid(c, tid, tid + 1) < 0)
+	crash_point(origin ? "pool-clone-created" : "pool-import-created");
+	if (fail_point("pool-create-commit") < 0 || set_tid(c, tid, tid + 1) < 0)
 		goto made;
-	snprintf(stepname, sizeof(stepname), "%s-committed", step);
-	crash_point(stepname);
+	crash_point(origin ? "pool-clone-committed" : "pool-import-committed");
 	r->op_tid = tid + 1; /* the caller records it with the ready state */
 	return 0;
 made:
@@ -1704,7 +1677,7 @@ made:
 		struct error_saved saved;
 
 		error_save(&saved);
-		if (fail_point("create-undo") < 0 || thin_delete(c, r->thin_id) < 0)
+		if (fail_point("pool-create-undo") < 0 || thin_delete(c, r->thin_id) < 0)
 			quarantine(c, r, "it was created, but neither committed nor removed");
 		else
 			vrow_drop(c, r, -1);
@@ -1851,7 +1824,7 @@ int pool_import(struct install *in, const char *image, const char *file, pool_pr
 		rc = 0;
 		goto out;
 	}
-	if (volume_device(&c, &r, &info) < 0 || thin_create(&c, &r, NULL, "import") < 0)
+	if (volume_device(&c, &r, &info) < 0 || thin_create(&c, &r, NULL) < 0)
 		goto out;
 	vrow_names(&c, &r, name, sizeof(name), uuid, sizeof(uuid));
 	dmdev_path(name, path, sizeof(path));
@@ -1870,7 +1843,7 @@ int pool_import(struct install *in, const char *image, const char *file, pool_pr
 	if (vrow_exec(&c, "UPDATE pool_volume SET copied = 1, updated = ?3 WHERE kind = ?1 AND name = ?2",
 		      &r, (long long)time(NULL), 0) < 0)
 		goto out;
-	crash_point("import-copied");
+	crash_point("pool-import-copied");
 	if (vrow_ready(&c, &r, r.op_tid) < 0)
 		goto out;
 	snprintf(r.state, sizeof(r.state), "ready");
@@ -1934,10 +1907,10 @@ int pool_clone(struct install *in, const char *image, const char *owner, uint64_
 		/* a device of that name that is not ours stops it before anything is made */
 		if (volume_device(&c, &r, &info) < 0)
 			goto out;
-		if (thin_create(&c, &r, &base, "clone") < 0 || vrow_ready(&c, &r, r.op_tid) < 0)
+		if (thin_create(&c, &r, &base) < 0 || vrow_ready(&c, &r, r.op_tid) < 0)
 			goto out;
 		snprintf(r.state, sizeof(r.state), "ready");
-		crash_point("clone-ready");
+		crash_point("pool-clone-ready");
 	}
 	if (volume_start(&c, &r, 0) < 0)
 		goto out;
@@ -2000,7 +1973,7 @@ int pool_volume_delete(struct install *in, const char *volume, struct pool_volum
 	fill_volume(&c, &r, v);
 	if (volume_stop(&c, &r) < 0)
 		goto out;
-	crash_point("delete-deactivated");
+	crash_point("pool-delete-deactivated");
 	if (volume_remove(&c, &r, 1) < 0)
 		goto out;
 	v->active = 0;
