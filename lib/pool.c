@@ -1713,7 +1713,7 @@ static int copy_into(int src, const char *file, const char *path, uint64_t size,
 {
 	char *buf = malloc(COPY_CHUNK);
 	uint64_t done = 0;
-	ssize_t n, w;
+	ssize_t n;
 	int dst = -1, rc = -1;
 
 	if (!buf)
@@ -1724,32 +1724,18 @@ static int copy_into(int src, const char *file, const char *path, uint64_t size,
 		goto out;
 	}
 	while (done < size) {
-		n = read(src, buf, COPY_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = file_read_all(src, buf, COPY_CHUNK);
 		if (n < 0) {
 			error_errno("unable to read '%s'", file);
 			goto out;
 		}
 		if (n == 0)
 			break;
-		if (all_zero(buf, (size_t)n)) {
-			done += (uint64_t)n;
-		} else {
-			for (w = 0; w < n;) {
-				ssize_t k = pwrite(dst, buf + w, (size_t)(n - w),
-						   (off_t)(done + (uint64_t)w));
-
-				if (k < 0 && errno == EINTR)
-					continue;
-				if (k < 0) {
-					error_errno("unable to write the image into '%s'", path);
-					goto out;
-				}
-				w += k;
-			}
-			done += (uint64_t)n;
+		if (!all_zero(buf, (size_t)n) && file_pwrite_all(dst, buf, (size_t)n, (off_t)done) < 0) {
+			error_errno("unable to write the image into '%s'", path);
+			goto out;
 		}
+		done += (uint64_t)n;
 		if (progress)
 			progress(done, size);
 	}
