@@ -129,12 +129,17 @@ check "a newline in an owner" 100 "" ember-ipalloc show "$(printf 'a\nb')"
 is "  the message is one line (and its hint)" "$(wc -l <<<"$T_ERR")" 2
 like "  escaped" "$T_ERR" "ember-ipalloc: invalid owner 'a\\\\nb'*"
 check "an escape sequence in a verb" 100 "" ember-ipalloc "$(printf 'x\033[2J')"
-like "  escaped" "$T_ERR" "ember-ipalloc: unknown verb 'x\\\\x1b[2J'*"
+like "  escaped" "$T_ERR" "ember-ipalloc: unknown verb 'x\\\\x1b\\[2J'*"
 long=$(printf 'a%.0s' {1..10000})
 check "a 10 KB owner" 100 "" ember-ipalloc show "$long"
 like "  clipped, the quote kept" "$T_ERR" "ember-ipalloc: invalid owner 'aaaa*aaa...'"$'\n'"hint: *"
 check "an unknown option with a control byte" 100 "" ember-ipalloc list "$(printf -- '--x\001y=1')"
 like "  escaped" "$T_ERR" "ember-ipalloc: unknown option '--x\\\\x01y'*"
+check "a newline in an option's value (lib's message)" 100 "" ember-ipalloc alloc vm1 --subnet "$(printf '10.0.0.0/8\nx\033[1m')"
+is "  one line" "$(wc -l <<<"$T_ERR")" 1
+like "  escaped" "$T_ERR" "ember-ipalloc: invalid subnet '10.0.0.0/8\\\\nx\\\\x1b\\[1m': *"
+check "a 10 KB option value" 100 "" ember-ipalloc alloc vm1 --subnet "$long"
+like "  clipped, its closing quote and the cause kept" "$T_ERR" "ember-ipalloc: invalid subnet 'aaa*aaa...': a.b.c.d/prefix expected*"
 check "hints say 'an owner'" 100 "" ember-ipalloc show 'Bad!'
 like "  not 'a owner'" "$T_ERR" "*hint: an owner is 1 to 32 characters*"
 
