@@ -12,39 +12,34 @@
 
 #include "error.h"
 
-int file_write_all(int fd, const void *buf, size_t len)
+/* write(2) (OFFSET < 0) or pwrite(2) at OFFSET, all of BUF. */
+static int write_whole(int fd, const void *buf, size_t len, off_t offset)
 {
 	const char *p = buf;
 	ssize_t r;
 
 	while (len > 0) {
-		r = write(fd, p, len);
+		r = offset < 0 ? write(fd, p, len) : pwrite(fd, p, len, offset);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return -1;
 		p += r;
 		len -= (size_t)r;
+		if (offset >= 0)
+			offset += r;
 	}
 	return 0;
 }
 
+int file_write_all(int fd, const void *buf, size_t len)
+{
+	return write_whole(fd, buf, len, -1);
+}
+
 int file_pwrite_all(int fd, const void *buf, size_t len, off_t offset)
 {
-	const char *p = buf;
-	ssize_t r;
-
-	while (len > 0) {
-		r = pwrite(fd, p, len, offset);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		p += r;
-		len -= (size_t)r;
-		offset += r;
-	}
-	return 0;
+	return write_whole(fd, buf, len, offset < 0 ? 0 : offset);
 }
 
 ssize_t file_read_all(int fd, void *buf, size_t len)

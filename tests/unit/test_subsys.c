@@ -19,25 +19,14 @@ static char dir[64];
 
 static int setup(void **state)
 {
-	char path[128];
-	struct db db;
-	FILE *f;
+	struct install_opts o = {"a3f4", "10.7.0.0/16", 0};
+	int created;
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/ember-unit-subsys.XXXXXX");
 	if (!mkdtemp(dir))
 		return -1;
-	snprintf(path, sizeof(path), "%s/config.json", dir);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fputs("{\"version\":1,\"instance_id\":\"a3f4\",\"ip_subnet\":\"10.7.0.0/16\"}", f);
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/state.db", dir);
-	if (db_open(&db, path, 1) < 0)
-		return -1;
-	db_close(&db);
-	return install_load(&in, dir);
+	return install_init(&in, dir, &o, &created);
 }
 
 static int teardown(void **state)
