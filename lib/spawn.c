@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +16,6 @@
 #include "error.h"
 #include "lock.h"
 
-extern char **environ;
 int spawn_verbose;
 
 static long long now_ms(void)
@@ -58,59 +57,75 @@ static void print_argv(const char *const argv[])
 	fputc('\n', stderr);
 }
 
+/* In the child, between fork and exec: only async-signal-safe calls. Its
+ * own process group (a timeout kills what it started too), SIGKILL the
+ * moment ember dies however ember is killed, the pipes on 0-2, ember's locks
+ * kept open, SIGPIPE back to the default. On failure the errno goes to
+ * REPORT (close-on-exec: nothing arrives when the exec succeeds). */
+static void child(const char *const argv[], pid_t parent, const int in[2], const int out[2],
+		  const int err[2], int report)
+{
+	int locks[LOCK_HELD_MAX], n, i, e;
+
+	setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127); /* ember is gone already */
+	signal(SIGPIPE, SIG_DFL);
+	if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+		goto fail;
+	/* the locks ember holds stay held by the child: flock belongs to the
+	 * open file description, which the child shares */
+	n = lock_held(locks);
+	for (i = 0; i < n; i++)
+		if (fcntl(locks[i], F_SETFD, 0) < 0)
+			goto fail;
+	execvp(argv[0], (char *const *)argv);
+fail:
+	e = errno;
+	if (write(report, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
 int spawn_run(const char *const argv[], const char *input, size_t input_len,
 	      int timeout_ms, struct spawn *s)
 {
-	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, rep[2] = {-1, -1};
 	size_t out_cap = 0, err_cap = 0, written = 0;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 	long long deadline;
 	struct pollfd pfd[3];
-	int rc = -1, wstatus, n, fa_ok = 0, attr_ok = 0;
-	int locks[LOCK_HELD_MAX], n_locks, i;
-	pid_t pid = -1;
+	int rc = -1, wstatus, n, e;
+	pid_t pid = -1, parent = getpid();
 	char buf[8192];
-	sigset_t dfl;
 	ssize_t r;
 
 	memset(s, 0, sizeof(*s));
 	if (spawn_verbose)
 		print_argv(argv);
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    pipe2(rep, O_CLOEXEC) < 0) {
 		error_errno("unable to create a pipe for '%s'", argv[0]);
 		goto out;
 	}
-	if (posix_spawn_file_actions_init(&fa) != 0) {
+	/* a child that exits early must not kill us with SIGPIPE on its stdin */
+	signal(SIGPIPE, SIG_IGN);
+	pid = fork();
+	if (pid < 0) {
 		error_errno("unable to run '%s'", argv[0]);
 		goto out;
 	}
-	fa_ok = 1;
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	/* the locks ember holds stay held by the child (a dup2 onto itself
-	 * clears close-on-exec): flock belongs to the open file description */
-	n_locks = lock_held(locks);
-	for (i = 0; i < n_locks; i++)
-		posix_spawn_file_actions_adddup2(&fa, locks[i], locks[i]);
-	/* in ember's process group (no POSIX_SPAWN_SETPGROUP): a kill of the
-	 * group kills the child with it. SIGPIPE, which ember ignores, is the
-	 * default again in the child */
-	if (posix_spawnattr_init(&attr) != 0) {
-		error_errno("unable to run '%s'", argv[0]);
-		goto out;
-	}
-	attr_ok = 1;
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-	n = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
-	if (n != 0) {
+	if (pid == 0)
+		child(argv, parent, in, out, err, rep[1]);
+	close(rep[1]);
+	rep[1] = -1;
+	do
+		r = read(rep[0], &e, sizeof(e));
+	while (r < 0 && errno == EINTR);
+	if (r == (ssize_t)sizeof(e)) {
+		waitpid(pid, &wstatus, 0);
 		pid = -1;
-		error_errnum(n, "unable to run '%s'", argv[0]);
-		if (n == ENOENT)
+		error_errnum(e, "unable to run '%s'", argv[0]);
+		if (e == ENOENT)
 			error_hint("install it, or check PATH");
 		goto out;
 	}
@@ -124,8 +139,6 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 	} else {
 		fcntl(in[1], F_SETFL, O_NONBLOCK);
 	}
-	/* a child that exits early must not kill us with SIGPIPE on its stdin */
-	signal(SIGPIPE, SIG_IGN);
 
 	deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 	while (out[0] >= 0 || err[0] >= 0) {
@@ -219,7 +232,7 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 			close(pfd_fd);
 	}
 	if (s->timed_out) {
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL);
 		waitpid(pid, &wstatus, 0);
 		pid = -1;
 		error_code(EXIT_TEMP, "'%s' did not finish within %d ms", argv[0], timeout_ms);
@@ -242,14 +255,12 @@ reaped:
 	rc = 0;
 out:
 	if (pid > 0) {
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL);
 		waitpid(pid, &wstatus, 0);
 	}
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
-	if (attr_ok)
-		posix_spawnattr_destroy(&attr);
 	for (n = 0; n < 2; n++) {
+		if (rep[n] >= 0)
+			close(rep[n]);
 		if (in[n] >= 0)
 			close(in[n]);
 		if (out[n] >= 0)

@@ -1,9 +1,11 @@
 /* spawn: run another program from an argv (never a shell), feed it stdin,
- * capture its stdout and stderr, and kill it when it outlives a timeout.
- * The child stays in ember's process group, so that a kill of the group
- * (a terminal's ^C, a supervisor stopping ember) reaches it too, and it
- * inherits every lock ember holds (lock_held), so that a change it is still
- * making when ember dies keeps the next ember waiting until it is done. */
+ * capture its stdout and stderr, and kill it (with what it started) when it
+ * outlives a timeout. The child dies with ember: it is killed the moment
+ * ember dies, however ember is killed (a kill of ember's process group, or
+ * of ember alone), so no `ip` or `iptables-restore` goes on changing the
+ * kernel for an ember that is gone; and it holds every lock ember holds
+ * (lock_held) until it is gone, so the next ember never reads a kernel it is
+ * still changing. */
 #ifndef EMBER_SPAWN_H
 #define EMBER_SPAWN_H
 
