@@ -17,15 +17,7 @@ mount --make-rprivate /
 ip link set lo up
 command -v ip >/dev/null || skip_all "ip (iproute2) not found"
 command -v python3 >/dev/null || skip_all "python3 not found"
-B=${DBF_BACKEND:-}
-if [ -z "$B" ]; then
-	case $(iptables --version 2>/dev/null) in
-	*nf_tables*) B=nft ;;
-	*legacy*) B=legacy ;;
-	*) skip_all "iptables not found" ;;
-	esac
-fi
-command -v "iptables-$B-save" >/dev/null || skip_all "iptables-$B-save not found"
+iptables_backend "${DBF_BACKEND:-}"
 export EMBER_IPTABLES=$B EMBER_RUN_DIR=$T_TMP/run EMBER_VSOCK_DEVICE=$T_TMP/no-vhost-vsock
 echo "# backend: $B"
 
@@ -34,7 +26,6 @@ ip link set up0 up && ip link set up0p up
 ip addr add 192.0.2.1/24 dev up0
 ip route add default via 192.0.2.254 dev up0
 
-waitfor() { local i; for ((i = 0; i < 1200; i++)); do eval "$1" && return 0; sleep 0.05; done; return 1; }
 # what the kernel and the database hold
 snapshot() {
 	"iptables-$B-save" | grep -v '^#' | sed 's/ \[[0-9]*:[0-9]*\]$//'
@@ -62,7 +53,7 @@ c.execute("ROLLBACK")
 EOF
 	HOLDER=$!
 	at_exit "touch '$T_TMP/release'"
-	waitfor "[ -e '$T_TMP/held' ]"
+	wait_until "[ -e '$T_TMP/held' ]"
 }
 release() { touch "$T_TMP/release" && wait "$HOLDER"; }
 

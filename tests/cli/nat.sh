@@ -5,15 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 need_netns "$@"
 command -v ip >/dev/null || skip_all "ip (iproute2) not found"
-B=${NAT_BACKEND:-}
-if [ -z "$B" ]; then
-	case $(iptables --version 2>/dev/null) in
-	*nf_tables*) B=nft ;;
-	*legacy*) B=legacy ;;
-	*) skip_all "iptables not found" ;;
-	esac
-fi
-command -v "iptables-$B-save" >/dev/null || skip_all "iptables-$B-save not found"
+iptables_backend "${NAT_BACKEND:-}"
 export EMBER_IPTABLES=$B EMBER_RUN_DIR=$T_TMP/run
 echo "# backend: $B"
 
@@ -37,6 +29,8 @@ J="$C \"ember:$A\""
 # bucket OWNER: the two hex digits naming OWNER's bucket chains, computed
 # here independently of the C code (FNV-1a-32 of the owner, mod 32)
 bucket() { printf '%02x\n' $(($(fnv1a32 "$1") % 32)); }
+# in_bucket PREFIX BUCKET [FROM]: the first owner PREFIX<n> (n from FROM) in BUCKET
+in_bucket() { local n; for n in $(seq "${3:-1}" 400); do [ "$(bucket "$1$n")" = "$2" ] && echo "$1$n" && return; done; }
 b1=$(bucket vm1) b2=$(bucket vm2) b10=$(bucket vm10)
 
 ## usage
@@ -369,8 +363,7 @@ R=e1e1
 ember-init init -q --instance-id $R
 ember-nat -q up r1 --guest-ip 10.0.9.2 --tap tapa
 br=$(bucket r1)
-for n in $(seq 1 200); do [ "$(bucket "s$n")" = "$br" ] && break; done
-same=s$n
+same=$(in_bucket s "$br")
 for n in $(seq 1 200); do [ "$(bucket "o$n")" != "$br" ] && break; done
 other=o$n
 wipe() { for t in filter nat; do ipt -t $t -F && ipt -t $t -X; done; }
@@ -421,8 +414,7 @@ P=e2e2
 ember-init init -q --instance-id $P
 ember-nat -q up p1 --guest-ip 10.0.10.2 --tap tapa
 bp=$(bucket p1)
-for n in $(seq 1 200); do [ "$(bucket "q$n")" = "$bp" ] && break; done
-q=q$n
+q=$(in_bucket q "$bp")
 # the nat side is no longer provably the installation's: its chain holds a
 # foreign rule, and the jump to it is gone; the filter side is as it was
 ipt -t nat -D POSTROUTING $C "ember:$P" -j ember-$P-postrouting
@@ -443,30 +435,17 @@ K=e3e3
 ember-init init -q --instance-id $K
 ember-nat -q up n1 --guest-ip 10.0.11.2 --tap tapa
 bk=$(bucket n1)
-for n in $(seq 1 200); do [ "$(bucket "m$n")" = "$bk" ] && break; done
-m=m$n
-for n in $(seq $((n + 1)) 300); do [ "$(bucket "m$n")" = "$bk" ] && break; done
-pg=m$n
+m=$(in_bucket m "$bk")
+pg=$(in_bucket m "$bk" $((${m#m} + 1)))
 realrestore=$(command -v "iptables-$B-restore")
-mkdir -p "$T_TMP/slowipt"
-# the first restore waits for $T_TMP/go; a later one for the first to be over
-printf '%s\n' '#!/bin/bash' \
-	"echo \$\$ >>$T_TMP/started" \
-	"first=\$(head -n 1 $T_TMP/started)" \
-	'for ((i = 0; i < 1200; i++)); do' \
-	"	if [ \"\$first\" = \$\$ ]; then [ -e $T_TMP/go ] && break; else kill -0 \"\$first\" 2>/dev/null || break; fi" \
-	'	sleep 0.05' \
-	'done' \
-	"exec $realrestore \"\$@\"" >"$T_TMP/slowipt/iptables-$B-restore"
-chmod +x "$T_TMP/slowipt/iptables-$B-restore"
-waitfor() { local i; for ((i = 0; i < 1200; i++)); do eval "$1" && return 0; sleep 0.05; done; return 1; }
+stall_wrapper "$T_TMP/slowipt" "iptables-$B-restore" "*"
 PATH="$T_TMP/slowipt:$PATH" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb >/dev/null 2>&1 &
 first=$!
-ok "an up's restore is running" waitfor "[ -s '$T_TMP/started' ]"
+ok "an up's restore is running" wait_until "[ -s '$T_TMP/started' ]"
 rpid=$(head -n 1 "$T_TMP/started")
 kill -9 $first
 wait $first 2>/dev/null
-ok "  a kill of ember alone ends its restore" waitfor "! kill -0 $rpid 2>/dev/null"
+ok "  a kill of ember alone ends its restore" wait_until "! kill -0 $rpid 2>/dev/null"
 touch "$T_TMP/go"
 is "  which changed no rule" "$(with_token "ember:$K:$m")" ""
 check "  the next up makes them" 0 "$m 10.0.11.6 tapb up0 - up" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb
@@ -475,11 +454,11 @@ check "  no drift" 0 "" ember-nat check
 rm -f "$T_TMP/started" "$T_TMP/go"
 PATH="$T_TMP/slowipt:$PATH" setsid ember-nat up $pg --guest-ip 10.0.11.10 --tap tapc >/dev/null 2>&1 &
 leader=$!
-ok "an up's restore is running" waitfor "[ -s '$T_TMP/started' ]"
+ok "an up's restore is running" wait_until "[ -s '$T_TMP/started' ]"
 rpid=$(head -n 1 "$T_TMP/started")
 kill -9 -- -$leader
 touch "$T_TMP/go"
-ok "  a kill of ember's process group ends its restore" waitfor "! kill -0 $rpid 2>/dev/null"
+ok "  a kill of ember's process group ends its restore" wait_until "! kill -0 $rpid 2>/dev/null"
 wait $leader 2>/dev/null
 is "  which changed no rule" "$(with_token "ember:$K:$pg")" ""
 check "  show says so" 0 "$pg 10.0.11.10 tapc up0 - missing" ember-nat show $pg

@@ -10,15 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 need_netns "$@"
 command -v ip >/dev/null || skip_all "ip (iproute2) not found"
-B=${STORM_BACKEND:-}
-if [ -z "$B" ]; then
-	case $(iptables --version 2>/dev/null) in
-	*nf_tables*) B=nft ;;
-	*legacy*) B=legacy ;;
-	*) skip_all "iptables not found" ;;
-	esac
-fi
-command -v "iptables-$B-save" >/dev/null || skip_all "iptables-$B-save not found"
+iptables_backend "${STORM_BACKEND:-}"
 export EMBER_IPTABLES=$B EMBER_RUN_DIR=$T_TMP/run
 echo "# backend: $B"
 save() { "iptables-$B-save" | grep -v '^#' | sed 's/ \[[0-9]*:[0-9]*\]$//'; }

@@ -343,28 +343,15 @@ is "  no link of the prefix is left" "$(ip -o link show | grep -c "em$A-")" 0
 ## a killed create's ip dies with it, whether ember alone or its process group is killed
 new_state
 ember-init init -q --instance-id $A
-mkdir -p "$T_TMP/slowbin"
-# the first batch waits for $T_TMP/go; a later one for the first to be over
-printf '%s\n' '#!/bin/bash' \
-	'if [ "$1" = -batch ]; then' \
-	"	echo \$\$ >>$T_TMP/started" \
-	"	first=\$(head -n 1 $T_TMP/started)" \
-	'	for ((i = 0; i < 1200; i++)); do' \
-	"		if [ \"\$first\" = \$\$ ]; then [ -e $T_TMP/go ] && break; else kill -0 \"\$first\" 2>/dev/null || break; fi" \
-	'		sleep 0.05' \
-	'	done' \
-	'fi' \
-	"exec $realip \"\$@\"" >"$T_TMP/slowbin/ip"
-chmod +x "$T_TMP/slowbin/ip"
-waitfor() { local i; for ((i = 0; i < 1200; i++)); do eval "$1" && return 0; sleep 0.05; done; return 1; }
+stall_wrapper "$T_TMP/slowbin" ip "-batch*"
 sl=$(tapname $A sl)
 PATH="$T_TMP/slowbin:$PATH" ember-tap create sl --address 10.6.0.1/30 >/dev/null 2>&1 &
 first=$!
-ok "a create's ip is running" waitfor "[ -s '$T_TMP/started' ]"
+ok "a create's ip is running" wait_until "[ -s '$T_TMP/started' ]"
 ipid=$(head -n 1 "$T_TMP/started")
 kill -9 $first
 wait $first 2>/dev/null
-ok "  a kill of ember alone ends its ip" waitfor "! kill -0 $ipid 2>/dev/null"
+ok "  a kill of ember alone ends its ip" wait_until "! kill -0 $ipid 2>/dev/null"
 touch "$T_TMP/go"
 ok "  which made no link" bash -c "! ip link show dev $sl 2>/dev/null"
 check "  the next create makes it" 0 "sl $sl 10.6.0.1/30 1500 - - up" ember-tap create sl --address 10.6.0.1/30
@@ -374,11 +361,11 @@ rm -f "$T_TMP/started" "$T_TMP/go"
 pg=$(tapname $A pg)
 PATH="$T_TMP/slowbin:$PATH" setsid ember-tap create pg --address 10.6.0.5/30 >/dev/null 2>&1 &
 leader=$!
-ok "a create's ip is running" waitfor "[ -s '$T_TMP/started' ]"
+ok "a create's ip is running" wait_until "[ -s '$T_TMP/started' ]"
 ipid=$(head -n 1 "$T_TMP/started")
 kill -9 -- -$leader
 touch "$T_TMP/go"
-ok "  a kill of ember's process group ends its ip" waitfor "! kill -0 $ipid 2>/dev/null"
+ok "  a kill of ember's process group ends its ip" wait_until "! kill -0 $ipid 2>/dev/null"
 wait $leader 2>/dev/null
 ok "  which made no link" bash -c "! ip link show dev $pg 2>/dev/null"
 check "  the next create makes it" 0 "pg $pg 10.6.0.5/30 1500 - - up" ember-tap create pg --address 10.6.0.5/30
