@@ -111,6 +111,18 @@ static void checkpoint(struct db *db)
 	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
 }
 
+/* After each commit. */
+static int wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
+{
+	struct db *db = arg;
+
+	(void)h;
+	(void)name;
+	(void)pages;
+	db->wrote = 1;
+	return SQLITE_OK;
+}
+
 int db_open(struct db *db, const char *path, int create)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
@@ -144,12 +156,7 @@ int db_open(struct db *db, const char *path, int create)
 		db_close(db);
 		return -1;
 	}
-	/* The first connection to open the database rebuilds the WAL's index
-	 * and cannot know that its frames were checkpointed already: it
-	 * checkpoints them again (they are few: every close checkpoints), so
-	 * that this command's commits restart the WAL from its start instead
-	 * of growing it */
-	checkpoint(db);
+	sqlite3_wal_hook(db->h, wal_hook, db);
 	return 0;
 }
 
@@ -160,10 +167,12 @@ void db_close(struct db *db)
 			db_rollback(db);
 		/* state.db alone then holds every commit: a copy of it is a
 		 * backup. Never waiting: a checkpoint that readers hold back is
-		 * finished by the next command to close. One with nothing to copy
-		 * costs nothing */
-		checkpoint(db);
-		reserve_keep(db);
+		 * finished by the next command that writes. A reader costs
+		 * nothing */
+		if (db->wrote) {
+			checkpoint(db);
+			reserve_keep(db);
+		}
 		sqlite3_close(db->h);
 	}
 	db->h = NULL;
@@ -186,6 +195,15 @@ static int begin(struct db *db)
 		error_code(EXIT_TEMP, "unable to update the state database: it is read-only");
 		error_hint("make state.db writable again (a read-only mount or file), then retry");
 		return -1;
+	}
+	/* The first connection to open the database rebuilds the WAL's index
+	 * and cannot know that its frames were checkpointed already: before
+	 * its first write it checkpoints them again (they are few: every
+	 * writer's close checkpoints), so that its commits start the WAL again
+	 * from its beginning, on the space the file holds, instead of growing it */
+	if (!db->checkpointed) {
+		checkpoint(db);
+		db->checkpointed = 1;
 	}
 	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;

@@ -19,12 +19,14 @@
 struct db {
 	sqlite3 *h;
 	int in_tx;
+	int wrote;	  /* it committed: its close checkpoints */
+	int checkpointed; /* since it opened (before its first write) */
 };
 
 /* Open PATH (creating it when CREATE): busy_timeout first, then WAL,
- * synchronous=NORMAL and foreign_keys. db_close checkpoints the WAL (when it
- * can without waiting), so that state.db alone holds every change once the
- * commands are done: a copy of it is a backup. */
+ * synchronous=NORMAL and foreign_keys. The close of a connection that wrote
+ * checkpoints the WAL (when it can without waiting), so that state.db alone
+ * holds every change once the commands are done: a copy of it is a backup. */
 int db_open(struct db *db, const char *path, int create);
 void db_close(struct db *db);
 /* Record SQLite's current error for WHAT: SQLITE_BUSY -> 111, corruption -> 101. */
