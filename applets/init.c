@@ -204,8 +204,10 @@ static int do_deinit(int argc, char **argv)
 		lock_release(lock);
 		return finish(EXIT_TEMP);
 	}
-	if (purge && file_remove_tree(in.dir) < 0)
+	if (purge && (i = install_purge(&in)) < 0)
 		xdie(0);
+	if (purge && i == 0)
+		warn("'%s' stays: it holds files ember did not make", in.dir);
 	lock_release(lock);
 	out_record_begin(&out);
 	out_str(&out, "state_dir", in.dir);
