@@ -110,15 +110,18 @@ int install_host_free(const struct cidr *c, int exact, int code, const char *wha
 	rc = hostnet_overlap(c, exact, why, sizeof(why));
 	if (rc <= 0)
 		return rc;
-	if (c->prefix == 32)
+	if (exact)
 		ip4_format(c->addr, text);
 	else
 		cidr_format(c, text);
 	error_code(code, "%s '%s' overlaps %s on this host", what, text, why);
 	if (exact)
 		error_hint("the host has that address already: --reserve it, or choose another subnet");
+	else if (c->prefix > 30)
+		error_hint("choose an address that no address or route of this host uses");
 	else
-		error_hint("choose a subnet that no address or route of this host uses");
+		error_hint("choose a%s that no address or route of this host uses",
+			   strcmp(what, "address") == 0 ? "n address whose network" : " subnet");
 	return -1;
 }
 

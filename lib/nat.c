@@ -966,16 +966,37 @@ static void ensure_base(const struct view *v, struct script *s, const char *owne
 
 /* ---- verbs ------------------------------------------------------------------ */
 
+/* The interfaces P names are what they are said to be: the TAP a TAP (a
+ * rule "-i T -j DROP" on any other link cuts the host off from it), the
+ * uplink an existing link that is neither the TAP nor the loopback. */
 static int check_links(const struct nat_params *p)
 {
-	if (!sysctl_link_exists(p->tap)) {
+	enum sysctl_link_kind k = sysctl_link_kind(p->tap);
+
+	if (k == LINK_NONE) {
 		error_code(EXIT_USAGE, "TAP '%s' does not exist", p->tap);
 		error_hint("create it first: ember-tap create OWNER --address HOST_IP/PREFIX");
 		return -1;
 	}
-	if (!sysctl_link_exists(p->uplink)) {
+	if (k != LINK_TAP) {
+		error_code(EXIT_USAGE, "'%s' is not a TAP: %s", p->tap,
+			   k == LINK_LOOPBACK ? "it is the loopback interface" : "no TAP device has that name");
+		error_hint("name the guest's TAP with --tap (ember-tap show OWNER prints it)");
+		return -1;
+	}
+	if (!p->uplink[0])
+		return 0; /* not resolved yet: the default route's, checked then */
+	if (strcmp(p->uplink, p->tap) == 0)
+		return error_code(EXIT_USAGE, "uplink '%s' is the guest's TAP", p->uplink);
+	k = sysctl_link_kind(p->uplink);
+	if (k == LINK_NONE) {
 		error_code(EXIT_USAGE, "uplink '%s' does not exist", p->uplink);
 		error_hint("name an interface of this host with --uplink IF");
+		return -1;
+	}
+	if (k == LINK_LOOPBACK) {
+		error_code(EXIT_USAGE, "uplink '%s' is the loopback interface", p->uplink);
+		error_hint("name the interface toward the outside with --uplink IF");
 		return -1;
 	}
 	return 0;
@@ -1045,10 +1066,8 @@ int nat_up(struct install *in, const char *owner, const struct nat_params *want,
 	struct db *db;
 
 	*created = 0;
-	if (!sysctl_link_exists(p.tap))
-		return check_links(&p);
-	if (p.uplink[0] && !sysctl_link_exists(p.uplink))
-		return check_links(&p);
+	if (check_links(&p) < 0)
+		return -1;
 	if (nat_db(in, &db, 1) < 0 || take_locks(in, &l) < 0)
 		return -1;
 	found = read_record(db, owner, &rec);
