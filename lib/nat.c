@@ -309,7 +309,8 @@ static int nat_db(struct install *in, struct db **db, int create)
 {
 	int rc;
 
-	if (install_db(in, db) < 0)
+	/* before anything is read or changed: a backend that cannot be */
+	if (ipt_env_check() < 0 || install_db(in, db) < 0)
 		return -1;
 	if (!create) {
 		rc = db_has_table(*db, "nat_vms");

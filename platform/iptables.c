@@ -296,15 +296,30 @@ const char *ipt_backend(void)
 	return cached;
 }
 
-/* "iptables-nft-save", "iptables-legacy-save" or "iptables-save" (WHAT = "save"). */
-static void program(const char *what, char *buf, size_t n)
+int ipt_env_check(void)
 {
-	const char *b = ipt_backend();
+	const char *env = getenv("EMBER_IPTABLES");
 
+	if (!env || strcmp(env, "nft") == 0 || strcmp(env, "legacy") == 0)
+		return 0;
+	error_code(EXIT_USAGE, "invalid EMBER_IPTABLES '%s': nft or legacy", env);
+	error_hint("unset it to use the backend the iptables alternative points to");
+	return -1;
+}
+
+/* "iptables-nft-save", "iptables-legacy-save" or "iptables-save" (WHAT = "save"). */
+static int program(const char *what, char *buf, size_t n)
+{
+	const char *b;
+
+	if (ipt_env_check() < 0)
+		return -1;
+	b = ipt_backend();
 	if (*b)
 		snprintf(buf, n, "iptables-%s-%s", b, what);
 	else
 		snprintf(buf, n, "iptables-%s", what);
+	return 0;
 }
 
 int ipt_save(struct ipt_ruleset *rs)
@@ -315,7 +330,8 @@ int ipt_save(struct ipt_ruleset *rs)
 	int rc;
 
 	memset(rs, 0, sizeof(*rs));
-	program("save", prog, sizeof(prog));
+	if (program("save", prog, sizeof(prog)) < 0)
+		return -1;
 	if (spawn_run(argv, NULL, 0, IPT_TIMEOUT_MS, &s) < 0) {
 		error_hint("install iptables (apt-get install iptables), or set EMBER_IPTABLES=nft|legacy");
 		return -1;
@@ -339,7 +355,8 @@ static int restore(const char *script, int quiet_refusal)
 	const char *argv[] = {prog, "--noflush", "-w", "30", NULL};
 	struct spawn s;
 
-	program("restore", prog, sizeof(prog));
+	if (program("restore", prog, sizeof(prog)) < 0)
+		return -1;
 	if (spawn_verbose)
 		fputs(script, stderr);
 	if (spawn_run(argv, script, strlen(script), IPT_TIMEOUT_MS, &s) < 0)
@@ -371,10 +388,13 @@ int ipt_chain_exists(const char *table, const char *chain)
 {
 	char prog[64];
 	const char *argv[] = {prog, "-w", "30", "-t", table, "-S", chain, NULL};
-	const char *b = ipt_backend();
+	const char *b;
 	struct spawn s;
 	int rc;
 
+	if (ipt_env_check() < 0)
+		return -1;
+	b = ipt_backend();
 	if (*b)
 		snprintf(prog, sizeof(prog), "iptables-%s", b);
 	else

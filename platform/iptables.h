@@ -54,6 +54,8 @@ const struct ipt_chain *ipt_find_chain(const struct ipt_ruleset *rs, const char 
 /* "nft" or "legacy": $EMBER_IPTABLES, else where the `iptables` on PATH
  * leads, else what `iptables --version` says; "" when none of them tells. */
 const char *ipt_backend(void);
+/* $EMBER_IPTABLES is unset, "nft" or "legacy"; anything else 100. */
+int ipt_env_check(void);
 
 /* Read every table of the backend (one iptables-save). */
 int ipt_save(struct ipt_ruleset *rs);

@@ -39,11 +39,24 @@ at_exit "kill $!"
 # reach: what the host's listener answers the peer; nothing when no
 # connection opens within 3 seconds (a new connection is what a DROP stops)
 reach() { in_peer timeout 3 bash -c 'exec 3<>/dev/tcp/198.51.100.1/9001 && cat <&3'; }
-for i in $(seq 1 100); do [ "$(reach 2>/dev/null)" = hello ] && break; sleep 0.05; done
+for _ in $(seq 1 100); do [ "$(reach 2>/dev/null)" = hello ] && break; sleep 0.05; done
 
 ember-init init -q --instance-id 1f1f
 check "the peer reaches the host" 0 "hello" reach
 before=$(save)
+
+## EMBER_IPTABLES names a backend, or is unset
+for v in nfx NFT iptables "nft " ""; do
+	check "EMBER_IPTABLES='$v': up refused, 100" 100 "" env EMBER_IPTABLES="$v" ember-nat up vm1 --guest-ip 10.1.0.2 --tap tapa
+	like "  saying so" "$T_ERR" "ember-nat: invalid EMBER_IPTABLES '$v': nft or legacy*hint: unset it*"
+done
+for verb in list check flush "down vm1" "show vm1"; do
+	# shellcheck disable=SC2086
+	check "EMBER_IPTABLES=bogus: $verb refused, 100" 100 "" env EMBER_IPTABLES=bogus ember-nat $verb
+done
+is "  nothing recorded, not even the table" "$(sqlite3 "$EMBER_STATE_DIR/state.db" "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'nat%'")" 0
+
+## interfaces that are not what they are named as
 while IFS='|' read -r title args want; do
 	# shellcheck disable=SC2086
 	check "up $title: 100" 100 "" ember-nat up vm1 --guest-ip 10.1.0.2 $args
