@@ -1005,6 +1005,37 @@ static int check_links(const struct nat_params *p)
 
 static const char *state_of(struct view *v, const struct nat_vm *vm);
 
+/* Before the fast path writes into OWNER's bucket chains: they and the
+ * shared chains are provably ours, as the slow path proves them
+ * (chain_foreign_named), read in one command that lists only them. 0 yes;
+ * 1 not, or one is missing (the slow path then reads every rule and refuses
+ * what is not ours, 102); -1 error. */
+static int fast_proven(const struct install *in, const char *owner)
+{
+	const char *tables[6], *chains[6];
+	char names[6][IPT_CHAIN_LEN], why[NAT_SPEC_LEN + 128];
+	struct view v = {0};
+	int i, n = 0, rc;
+
+	v.in = in;
+	nat_comment(in, NULL, v.jump_token, sizeof(v.jump_token));
+	for (i = 0; i < 3; i++) {
+		nat_chain_name(in, (enum nat_chain)i, v.chain[i], sizeof(v.chain[i]));
+		snprintf(names[n], sizeof(names[n]), "%s", v.chain[i]);
+		nat_bucket_chain(in, (enum nat_chain)i, owner, names[n + 1], sizeof(names[n + 1]));
+		tables[n] = tables[n + 1] = chain_table(i);
+		chains[n] = names[n];
+		chains[n + 1] = names[n + 1];
+		n += 2;
+	}
+	rc = ipt_read_chains(tables, chains, n, &v.rs);
+	for (i = 0; rc == 0 && i < n; i++)
+		if (chain_foreign_named(&v, tables[i], chains[i], why, sizeof(why)) != 0)
+			rc = 1;
+	ipt_ruleset_release(&v.rs);
+	return rc;
+}
+
 /* The fast path of up: one transaction that asserts the jumps into OWNER's
  * buckets are there (-C) and appends its rules E, or, when they are
  * recorded as applied (FOUND), asserts them too. 0 done, 1 the kernel is
@@ -1022,6 +1053,9 @@ static int fast_up(struct install *in, struct db *db, const char *owner, const s
 	rc = bucket_known(db, nat_bucket(owner));
 	if (rc <= 0)
 		return rc < 0 ? -1 : 1; /* a bucket no change made yet: read the kernel */
+	rc = fast_proven(in, owner);
+	if (rc != 0)
+		return rc;
 	docker = ipt_chain_exists("filter", "DOCKER-USER");
 	if (docker < 0)
 		return -1;

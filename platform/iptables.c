@@ -384,6 +384,97 @@ int ipt_try_restore(const char *script)
 	return restore(script, 1);
 }
 
+/* The -S listing of chains (iptables-nft-restore prints one for each "-S
+ * CHAIN" line, "-N CHAIN" then its "-A CHAIN ..." rules) as iptables-save
+ * text, each chain in the table TABLES gives it. */
+static int listing_to_save(const char *list, const char *const *tables, const char *const *chains, int n,
+			   char **text)
+{
+	const char *p = list, *nl, *table = NULL, *t;
+	size_t len = 0;
+	FILE *f;
+	int i;
+
+	f = open_memstream(text, &len);
+	if (!f)
+		return error_errno("unable to read the rules");
+	for (; *p; p = *nl ? nl + 1 : nl) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		if (strncmp(p, "-N ", 3) == 0) {
+			for (t = NULL, i = 0; i < n; i++)
+				if ((size_t)(nl - p - 3) == strlen(chains[i]) && strncmp(p + 3, chains[i], strlen(chains[i])) == 0)
+					t = tables[i];
+			if (!t)
+				continue;
+			if (!table || strcmp(t, table) != 0)
+				fprintf(f, "%s*%s\n", table ? "COMMIT\n" : "", t);
+			table = t;
+			fprintf(f, ":%.*s - [0:0]\n", (int)(nl - p - 3), p + 3);
+		} else if (table && strncmp(p, "-A ", 3) == 0) {
+			fprintf(f, "%.*s\n", (int)(nl - p), p);
+		}
+	}
+	if (table)
+		fputs("COMMIT\n", f);
+	fclose(f);
+	return 0;
+}
+
+int ipt_read_chains(const char *const *tables, const char *const *chains, int n, struct ipt_ruleset *rs)
+{
+	const char *argv[] = {NULL, "--noflush", "-w", "30", NULL};
+	char prog[64], *script = NULL, *text = NULL;
+	size_t len = 0;
+	struct spawn s;
+	int i, t, rc = -1;
+	FILE *f;
+
+	memset(rs, 0, sizeof(*rs));
+	if (ipt_env_check() < 0)
+		return -1;
+	if (strcmp(ipt_backend(), "nft") != 0) {
+		/* iptables-legacy reads a whole table from the kernel for any
+		 * listing: one iptables-save is as cheap */
+		if (ipt_save(rs) < 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (!ipt_find_chain(rs, tables[i], chains[i]))
+				return 1;
+		return 0;
+	}
+	f = open_memstream(&script, &len);
+	if (!f)
+		return error_errno("unable to read the rules");
+	for (t = 0; t < 2; t++) {
+		fprintf(f, "*%s\n", t ? "nat" : "filter");
+		for (i = 0; i < n; i++)
+			if (strcmp(tables[i], t ? "nat" : "filter") == 0)
+				fprintf(f, "-S %s\n", chains[i]);
+		fputs("COMMIT\n", f);
+	}
+	fclose(f);
+	snprintf(prog, sizeof(prog), "iptables-nft-restore");
+	argv[0] = prog;
+	if (spawn_verbose)
+		fputs(script, stderr);
+	if (spawn_run(argv, script, len, IPT_TIMEOUT_MS, &s) < 0)
+		goto out;
+	if (s.status == 1) {
+		rc = 1; /* a chain that does not exist */
+	} else if (s.status != 0) {
+		error_code(EXIT_TEMP, "unable to read the rules: %s: %s", prog, spawn_reason(&s));
+	} else if (listing_to_save(s.out, tables, chains, n, &text) == 0) {
+		rc = ipt_parse_save(text, rs);
+	}
+	spawn_release(&s);
+out:
+	free(script);
+	free(text);
+	return rc;
+}
+
 int ipt_chain_exists(const char *table, const char *chain)
 {
 	char prog[64];
