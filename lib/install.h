@@ -21,6 +21,7 @@ struct install {
 	struct cidr subnet;   /* the default subnet for allocations */
 	struct db db;
 	int db_ready;
+	int no_create; /* a reading verb: subsystems never create their tables */
 	/* set by install_init when the derived subnet had to move */
 	char moved_from[CIDR_LEN];
 	char moved_why[128];

@@ -26,6 +26,9 @@ static const char *const schema[] = {
 	" last INTEGER NOT NULL) STRICT",
 };
 
+const struct tables ipalloc_tables = {"ipalloc", schema, ARRAY_SIZE(schema), "ipalloc_leases",
+					"SELECT owner, created FROM ipalloc_leases ORDER BY owner"};
+
 static int bounds(void *ctx, const char *range, const char *tag, int64_t *lo, int64_t *hi);
 
 static const struct slot_table table = {
@@ -192,24 +195,6 @@ static int corrupt(const struct slot_lease *l)
 		   l->owner, l->range, l->tag, (long long)l->slot);
 	error_hint("run 'ember-ipalloc check'");
 	return -1;
-}
-
-/* The database, with the tables when CREATE; 0 when !CREATE and there are
- * none yet (nothing was ever allocated), else 1. */
-static int ipalloc_db(struct install *in, struct db **db, int create)
-{
-	int rc;
-
-	if (install_db(in, db) < 0)
-		return -1;
-	if (!create) {
-		rc = db_has_table(*db, "ipalloc_leases");
-		if (rc <= 0)
-			return rc;
-	}
-	if (db_migrate(*db, "ipalloc", schema, (int)(sizeof(schema) / sizeof(schema[0]))) < 0)
-		return -1;
-	return 1;
 }
 
 /* A reserved address in the slot? Reserved slots are sorted for bsearch. */
@@ -390,7 +375,7 @@ int ipalloc_alloc(struct install *in, const char *owner, const struct ipalloc_re
 	space.skip = skip_reserved;
 	space.ctx = &res;
 
-	if (ipalloc_db(in, &db, 1) < 0 || db_begin(db) < 0)
+	if (tables_open(in, &ipalloc_tables, 1, &db) < 0 || db_begin(db) < 0)
 		return -1;
 	rc = slot_get(db, &table, owner, &l);
 	if (rc < 0)
@@ -439,7 +424,7 @@ int ipalloc_release(struct install *in, const char *owner, struct ipalloc *a)
 	struct db *db;
 	int rc;
 
-	rc = ipalloc_db(in, &db, 0);
+	rc = tables_open(in, &ipalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
 	if (db_begin(db) < 0)
@@ -465,7 +450,7 @@ int ipalloc_show(struct install *in, const char *owner, struct ipalloc *a)
 	struct db *db;
 	int rc;
 
-	rc = ipalloc_db(in, &db, 0);
+	rc = tables_open(in, &ipalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
 	rc = slot_get(db, &table, owner, &l);
@@ -511,7 +496,7 @@ int ipalloc_list(struct install *in, const struct cidr *subnet, struct ipalloc_l
 
 	l->v = NULL;
 	l->n = 0;
-	rc = ipalloc_db(in, &db, 0);
+	rc = tables_open(in, &ipalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
 	if (subnet)
@@ -672,7 +657,7 @@ int ipalloc_check(struct install *in, slot_report_fn report, void *ctx)
 	memset(&c, 0, sizeof(c));
 	c.report = report;
 	c.ctx = ctx;
-	rc = ipalloc_db(in, &db, 0);
+	rc = tables_open(in, &ipalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
 	/* one read transaction: a consistent picture while others allocate */

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "crash.h"
+#include "array.h"
 #include "error.h"
 #include "file.h"
 #include "iptables.h"
@@ -29,6 +30,18 @@ static const char *const schema[] = {
 	/* the buckets whose chains and jumps a change has made */
 	"CREATE TABLE nat_buckets (bucket INTEGER PRIMARY KEY) STRICT",
 };
+
+const struct tables nat_tables = {"nat", schema, ARRAY_SIZE(schema), "nat_vms",
+					"SELECT owner, created FROM nat_vms ORDER BY owner"};
+
+/* The tables, once the backend is one that can be named: every verb refuses
+ * a bad $EMBER_IPTABLES (100) before anything is read or made. */
+static int nat_open(struct install *in, int create, struct db **db)
+{
+	if (ipt_env_check() < 0)
+		return -1;
+	return tables_open(in, &nat_tables, create, db);
+}
 
 /* ---- names ---------------------------------------------------------------- */
 
@@ -302,25 +315,6 @@ static const char *base_of(const char *chain)
 }
 
 /* ---- the database ---------------------------------------------------------- */
-
-/* The database, with the table when CREATE; 0 when !CREATE and there is none
- * yet (this installation never set up NAT), else 1. */
-static int nat_db(struct install *in, struct db **db, int create)
-{
-	int rc;
-
-	/* before anything is read or changed: a backend that cannot be */
-	if (ipt_env_check() < 0 || install_db(in, db) < 0)
-		return -1;
-	if (!create) {
-		rc = db_has_table(*db, "nat_vms");
-		if (rc <= 0)
-			return rc;
-	}
-	if (db_migrate(*db, "nat", schema, (int)(sizeof(schema) / sizeof(schema[0]))) < 0)
-		return -1;
-	return 1;
-}
 
 static int read_row(sqlite3_stmt *st, struct nat_vm *v)
 {
@@ -1101,9 +1095,11 @@ int nat_up(struct install *in, const char *owner, const struct nat_params *want,
 	struct db *db;
 
 	*created = 0;
-	if (check_links(&p) < 0)
+	/* before anything is made: a backend that cannot be, links that are
+	 * not what they are named as */
+	if (ipt_env_check() < 0 || check_links(&p) < 0)
 		return -1;
-	if (nat_db(in, &db, 1) < 0 || take_locks(in, &l) < 0)
+	if (nat_open(in, 1, &db) < 0 || take_locks(in, &l) < 0)
 		return -1;
 	found = read_record(db, owner, &rec);
 	if (found < 0)
@@ -1221,7 +1217,7 @@ int nat_down(struct install *in, const char *owner, const struct nat_params *unr
 	memset(v, 0, sizeof(*v));
 	snprintf(v->owner, sizeof(v->owner), "%s", owner);
 	v->state = "down";
-	rc = nat_db(in, &db, unrecorded != NULL);
+	rc = nat_open(in, unrecorded != NULL, &db);
 	if (rc <= 0)
 		return rc; /* no table: this installation never set up NAT */
 	rc = -1;
@@ -1328,7 +1324,7 @@ int nat_show(struct install *in, const char *owner, struct nat_vm *v)
 	struct db *db;
 	int rc;
 
-	rc = nat_db(in, &db, 0);
+	rc = nat_open(in, 0, &db);
 	if (rc <= 0)
 		return rc;
 	rc = read_record(db, owner, v);
@@ -1348,7 +1344,7 @@ int nat_list(struct install *in, struct nat_list *l)
 	int rc, i;
 
 	memset(l, 0, sizeof(*l));
-	rc = nat_db(in, &db, 0);
+	rc = nat_open(in, 0, &db);
 	if (rc <= 0)
 		return rc;
 	if (read_all(db, l) < 0)
@@ -1385,7 +1381,7 @@ int nat_check(struct install *in, nat_report_fn report, void *ctx)
 	unsigned char *claimed = NULL;
 	struct db *db;
 
-	rc = nat_db(in, &db, 0);
+	rc = nat_open(in, 0, &db);
 	if (rc <= 0)
 		return rc;
 	if (read_all(db, &l) < 0 || view_load(&view, in) < 0)
@@ -1534,7 +1530,7 @@ int nat_flush(struct install *in, struct nat_list *out_list)
 
 	if (out_list)
 		memset(out_list, 0, sizeof(*out_list));
-	rc = nat_db(in, &db, 0);
+	rc = nat_open(in, 0, &db);
 	if (rc <= 0)
 		return rc; /* never set up: nothing to remove, no iptables needed */
 	rc = -1;

@@ -27,7 +27,7 @@ tap list|ember-tap list
 tap create|ember-tap create vm2 --address 10.77.0.5/30
 tap delete|ember-tap delete vm1
 nat list|ember-nat list
-nat up|ember-nat up vm2 --guest-ip 10.77.0.6 --tap tapx --uplink tapx
+nat up|ember-nat up vm2 --guest-ip 10.77.0.6 --tap tapx --uplink upx
 nat check|ember-nat check
 nat flush|ember-nat flush
 pool list|ember-pool list
@@ -37,6 +37,7 @@ init deinit|ember-init deinit --purge
 EOF
 }
 ip tuntap add dev tapx mode tap
+ip link add upx type veth peer name upxp
 
 ember-init init -q --instance-id a3f4
 dir=$(realpath "$EMBER_STATE_DIR")
