@@ -17,11 +17,8 @@ esac
 export EMBER_IPTABLES=$B EMBER_RUN_DIR=$T_TMP/run
 save() { "iptables-$B-save" | grep -v '^#' | sed 's/ \[[0-9]*:[0-9]*\]$//'; }
 
-# the peer: a namespace of its own, held by a sleeping process
-unshare -n sleep 100000 </dev/null >/dev/null 2>&1 &
-P=$!
-at_exit "kill $P"
-while [ "$(readlink /proc/$P/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do sleep 0.01; done
+# the peer: a namespace of its own (tests/lib.sh)
+netns P
 in_peer() { nsenter -t "$P" -n "$@"; }
 ip link add up0 type veth peer name eth0 netns "$P"
 ip addr add 198.51.100.1/24 dev up0 && ip link set up0 up

@@ -15,15 +15,7 @@ command -v ss >/dev/null || skip_all "ss (iproute2) not found"
 command -v python3 >/dev/null || skip_all "python3 (for tests/tap-pump) not found"
 export EMBER_RUN_DIR=$T_TMP/run
 
-# two more network namespaces, each held by a sleeping process of its own
-# (started here, not in a command substitution, which would wait for it)
-netns() { # netns VAR: the holder's pid in VAR
-	unshare -n sleep 100000 </dev/null >/dev/null 2>&1 &
-	local pid=$!
-	at_exit "kill $pid"
-	while [ "$(readlink /proc/$pid/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do sleep 0.01; done
-	printf -v "$1" %s "$pid"
-}
+# two more network namespaces (tests/lib.sh)
 netns G
 netns P
 in_guest() { nsenter -t "$G" -n "$@"; }
