@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "error.h"
 #include "file.h"
 #include "hostnet.h"
@@ -33,7 +34,7 @@ static int made_by_ember(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(made); i++)
 		if (strcmp(name, made[i]) == 0)
 			return 1;
 	/* file_write_atomic's temporary file, left by a crash */
@@ -116,7 +117,8 @@ int install_host_free(const struct cidr *c, int exact, int code, const char *wha
 		cidr_format(c, text);
 	error_code(code, "%s '%s' overlaps %s on this host", what, text, why);
 	if (exact)
-		error_hint("the host has that address already: --reserve it, or choose another subnet");
+		error_hint("the host has that address already: "
+			   "--reserve it, or choose another subnet");
 	else if (c->prefix > 30)
 		error_hint("choose an address that no address or route of this host uses");
 	else
@@ -183,7 +185,9 @@ static int dir_shape(const char *abs)
 			return error_errno("unable to open the state directory '%s'", abs);
 		n = readlink(abs, target, sizeof(target) - 1);
 		target[n < 0 ? 0 : n] = '\0';
-		error_code(EXIT_USAGE, "state directory '%s' is a symbolic link to '%s', which does not exist",
+		error_code(EXIT_USAGE,
+			   "state directory '%s' is a symbolic link to '%s', "
+			   "which does not exist",
 			   abs, target);
 		error_hint("create the directory it points to, or name another with --state-dir");
 		return -1;
@@ -207,8 +211,10 @@ static int dir_adoptable(const char *abs)
 	DIR *dir;
 
 	dir = opendir(abs);
+	if (!dir && errno == ENOENT)
+		return 0;
 	if (!dir)
-		return errno == ENOENT ? 0 : error_errno("unable to read the state directory '%s'", abs);
+		return error_errno("unable to read the state directory '%s'", abs);
 	while ((d = readdir(dir))) {
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
@@ -220,7 +226,8 @@ static int dir_adoptable(const char *abs)
 	closedir(dir);
 	if (config || !other[0])
 		return 0;
-	error_code(EXIT_USAGE, "'%s' is not empty and is not an ember installation (it holds '%s')", abs, other);
+	error_code(EXIT_USAGE, "'%s' is not empty and is not an ember installation (it holds '%s')",
+		   abs, other);
 	error_hint("name a new or empty directory with --state-dir");
 	return -1;
 }
@@ -233,15 +240,18 @@ int install_purge(const struct install *in)
 	DIR *dir;
 	int rc = 0;
 
-	for (i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(made); i++)
 		if (install_path(in, path, sizeof(path), made[i]) < 0 || file_remove_tree(path) < 0)
 			return -1;
 	dir = opendir(in->dir);
+	if (!dir && errno == ENOENT)
+		return 1;
 	if (!dir)
-		return errno == ENOENT ? 1 : error_errno("unable to read the state directory '%s'", in->dir);
+		return error_errno("unable to read the state directory '%s'", in->dir);
 	while (rc == 0 && (d = readdir(dir)))
 		if (strncmp(d->d_name, "config.json.tmp.", 16) == 0 &&
-		    (install_path(in, path, sizeof(path), d->d_name) < 0 || file_remove_tree(path) < 0))
+		    (install_path(in, path, sizeof(path), d->d_name) < 0 ||
+		     file_remove_tree(path) < 0))
 			rc = -1;
 	closedir(dir);
 	if (rc < 0)
@@ -268,13 +278,16 @@ int install_parse_config(struct install *in, const char *path, const char *text)
 	}
 	/* no version: written before there was one; else an integer 1.. */
 	version = cJSON_GetObjectItemCaseSensitive(root, "version");
-	if (version && (!cJSON_IsNumber(version) || !(version->valuedouble >= 1 && version->valuedouble <= 65535) ||
+	if (version && (!cJSON_IsNumber(version) ||
+			!(version->valuedouble >= 1 && version->valuedouble <= 65535) ||
 			version->valuedouble != (double)(int)version->valuedouble)) {
 		error_code(EXIT_INTERNAL, "unable to read '%s': impossible config version", path);
 		goto out;
 	}
 	if (version && version->valuedouble > CONFIG_VERSION) {
-		error_code(EXIT_INTERNAL, "unable to read '%s': config version %d is newer than this ember knows (%d)",
+		error_code(EXIT_INTERNAL,
+			   "unable to read '%s': config version %d is newer than "
+			   "this ember knows (%d)",
 			   path, version->valueint, CONFIG_VERSION);
 		goto out;
 	}
@@ -391,7 +404,10 @@ static int db_check_identity(struct install *in, const char *path)
 
 	if (db_prepare(&in->db, &st, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") < 0)
 		return -1;
-	rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : db_error(&in->db, "unable to read the state database");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rc = sqlite3_column_int(st, 0);
+	else
+		rc = db_error(&in->db, "unable to read the state database");
 	sqlite3_finalize(st);
 	if (rc <= 0)
 		return rc < 0 ? -1 : db_lost(path, "holds no table: it lost its contents");
@@ -421,7 +437,9 @@ static int db_stamp(struct install *in)
 
 	if (db_migrate(&in->db, "install", base_schema, 1) < 0 || db_begin(&in->db) < 0)
 		return -1;
-	if (db_prepare(&in->db, &st, "INSERT OR IGNORE INTO install (key, value) VALUES ('" IDENTITY_KEY "', ?)") == 0)
+	if (db_prepare(&in->db, &st,
+		       "INSERT OR IGNORE INTO install (key, value) "
+		       "VALUES ('" IDENTITY_KEY "', ?)") == 0)
 		sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
 	return db_write(&in->db, st, "unable to record the installation in the state database");
 }
@@ -577,7 +595,9 @@ int install_init(struct install *in, const char *dir, const struct install_opts 
 	}
 	if (o->subnet && install_parse_subnet(o->subnet, &subnet) < 0)
 		return -1;
-	if (absolute(dir, abs) < 0 || (shape = dir_shape(abs)) == -1 || (shape == 0 && dir_adoptable(abs) < 0))
+	if (absolute(dir, abs) < 0 || (shape = dir_shape(abs)) == -1)
+		return -1;
+	if (shape == 0 && dir_adoptable(abs) < 0)
 		return -1;
 	/* A new installation's explicit subnet must be off the host's addresses
 	 * and routes; checked before anything is made. An existing one is not

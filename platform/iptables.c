@@ -387,8 +387,8 @@ int ipt_try_restore(const char *script)
 /* The -S listing of chains (iptables-nft-restore prints one for each "-S
  * CHAIN" line, "-N CHAIN" then its "-A CHAIN ..." rules) as iptables-save
  * text, each chain in the table TABLES gives it. */
-static int listing_to_save(const char *list, const char *const *tables, const char *const *chains, int n,
-			   char **text)
+static int listing_to_save(const char *list, const char *const *tables, const char *const *chains,
+			   int n, char **text)
 {
 	const char *p = list, *nl, *table = NULL, *t;
 	size_t len = 0;
@@ -404,7 +404,8 @@ static int listing_to_save(const char *list, const char *const *tables, const ch
 			nl = p + strlen(p);
 		if (strncmp(p, "-N ", 3) == 0) {
 			for (t = NULL, i = 0; i < n; i++)
-				if ((size_t)(nl - p - 3) == strlen(chains[i]) && strncmp(p + 3, chains[i], strlen(chains[i])) == 0)
+				if ((size_t)(nl - p - 3) == strlen(chains[i]) &&
+				    strncmp(p + 3, chains[i], strlen(chains[i])) == 0)
 					t = tables[i];
 			if (!t)
 				continue;
@@ -422,7 +423,8 @@ static int listing_to_save(const char *list, const char *const *tables, const ch
 	return 0;
 }
 
-int ipt_read_chains(const char *const *tables, const char *const *chains, int n, struct ipt_ruleset *rs)
+int ipt_read_chains(const char *const *tables, const char *const *chains, int n,
+		    struct ipt_ruleset *rs)
 {
 	const char *argv[] = {NULL, "--noflush", "-w", "30", NULL};
 	char prog[64], *script = NULL, *text = NULL;

@@ -70,7 +70,8 @@ int ipt_try_restore(const char *script);
  * on nft one iptables-nft-restore of "-S CHAIN" lines, which reads those
  * chains only; on legacy one iptables-save. 0 read, 1 a chain does not
  * exist (no error recorded), -1 error. */
-int ipt_read_chains(const char *const *tables, const char *const *chains, int n, struct ipt_ruleset *rs);
+int ipt_read_chains(const char *const *tables, const char *const *chains, int n,
+		    struct ipt_ruleset *rs);
 /* Does TABLE have CHAIN? One `iptables -S CHAIN`, which reads that chain
  * only (nft). 1 yes, 0 no, -1 error. */
 int ipt_chain_exists(const char *table, const char *chain);

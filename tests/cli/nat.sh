@@ -70,6 +70,11 @@ like "says so" "$T_ERR" "ember-nat: TAP 'nosuch' does not exist*hint:*"
 check "an uplink that does not exist: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap tapa --uplink nosuch
 like "says so" "$T_ERR" "ember-nat: uplink 'nosuch' does not exist*"
 check "a wildcard interface name: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap 'tap+'
+check "the uplink as --tap, no TAP: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap up0
+like "says so" "$T_ERR" "ember-nat: 'up0' is not a TAP: no TAP device has that name*hint:*"
+check "the loopback as --tap: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap lo
+check "the TAP as --uplink: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap tapa --uplink tapa
+check "the loopback as --uplink: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap tapa --uplink lo
 check "an --allow with host bits: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap tapa --allow 10.1.2.3/8
 like "with the network as a hint" "$T_ERR" "*hint: the network is 10.0.0.0/8*"
 check "an --allow that is no CIDR: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap tapa --allow nowhere
