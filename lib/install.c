@@ -220,7 +220,9 @@ static int dir_adoptable(const char *abs)
 			continue;
 		if (strcmp(d->d_name, "config.json") == 0)
 			config = 1;
-		else if (!other[0] && !made_by_ember(d->d_name))
+		/* a file system of its own, mounted there, has lost+found */
+		else if (!other[0] && !made_by_ember(d->d_name) &&
+			 strcmp(d->d_name, "lost+found") != 0)
 			snprintf(other, sizeof(other), "%s", d->d_name);
 	}
 	closedir(dir);

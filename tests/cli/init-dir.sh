@@ -24,6 +24,10 @@ for opt in "--instance-id a3f4" "--legacy" "--ip-subnet 172.31.0.0/16"; do
 	# shellcheck disable=SC2086
 	check "so with $opt" 100 "" ember-init init --state-dir "$d" $opt
 done
+mkdir -p "$T_TMP/mnt/lost+found"
+check "an empty file system's mount point (only lost+found) is taken" 0 "*" ember-init init -q --state-dir "$T_TMP/mnt"
+check "  and purged back to it" 0 "*" ember-init deinit --purge --state-dir "$T_TMP/mnt"
+is "  (lost+found stays)" "$(cd "$T_TMP/mnt" && find . | sort | tr '\n' ' ')" ". ./lost+found "
 mkdir "$T_TMP/empty"
 check "an empty directory is taken" 0 "*" ember-init init -q --state-dir "$T_TMP/empty"
 ok "  and made an installation" test -s "$T_TMP/empty/config.json"
