@@ -976,7 +976,8 @@ static int check_links(const struct nat_params *p)
 	if (k != LINK_TAP) {
 		error_code(EXIT_USAGE, "'%s' is not a TAP: %s", p->tap,
 			   k == LINK_LOOPBACK ? "it is the loopback interface"
-					      : "no TAP device has that name");
+			   : k == LINK_TUN    ? "it is a TUN device (no Ethernet frames)"
+					      : "it is a link of another kind");
 		error_hint("name the guest's TAP with --tap (ember-tap show OWNER prints it)");
 		return -1;
 	}

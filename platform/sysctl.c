@@ -103,9 +103,8 @@ enum sysctl_link_kind sysctl_link_kind(const char *name)
 	memset(&drv, 0, sizeof(drv));
 	drv.cmd = ETHTOOL_GDRVINFO;
 	ifr.ifr_data = (void *)&drv;
-	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0 && strcmp(drv.driver, "tun") == 0 &&
-	    strcmp(drv.bus_info, "tap") == 0)
-		kind = LINK_TAP;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0 && strcmp(drv.driver, "tun") == 0)
+		kind = strcmp(drv.bus_info, "tap") == 0 ? LINK_TAP : LINK_TUN;
 out:
 	close(fd);
 	return kind;

@@ -60,11 +60,11 @@ while IFS='|' read -r title args want; do
 	like "  saying so" "$T_ERR" "ember-nat: $want*"
 	check "  and the peer still reaches the host" 0 "hello" reach
 done <<'EOF'
-with the uplink as --tap|--tap up0|'up0' is not a TAP: no TAP device has that name
+with the uplink as --tap|--tap up0|'up0' is not a TAP: it is a link of another kind
 with the uplink as --tap, naming it as uplink too|--tap up0 --uplink up0|'up0' is not a TAP
 with the loopback as --tap|--tap lo|'lo' is not a TAP: it is the loopback interface
-with a TUN device as --tap|--tap tuna|'tuna' is not a TAP
-with a veth as --tap|--tap vtap|'vtap' is not a TAP
+with a TUN device as --tap|--tap tuna|'tuna' is not a TAP: it is a TUN device (no Ethernet frames)
+with a veth as --tap|--tap vtap|'vtap' is not a TAP: it is a link of another kind
 with the TAP as uplink|--tap tapa --uplink tapa|uplink 'tapa' is the guest's TAP
 with the loopback as uplink|--tap tapa --uplink lo|uplink 'lo' is the loopback interface
 EOF

@@ -71,7 +71,7 @@ check "an uplink that does not exist: 100" 100 "" ember-nat up vm1 --guest-ip 10
 like "says so" "$T_ERR" "ember-nat: uplink 'nosuch' does not exist*"
 check "a wildcard interface name: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap 'tap+'
 check "the uplink as --tap, no TAP: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap up0
-like "says so" "$T_ERR" "ember-nat: 'up0' is not a TAP: no TAP device has that name*hint:*"
+like "says so" "$T_ERR" "ember-nat: 'up0' is not a TAP: it is a link of another kind*hint:*"
 check "the loopback as --tap: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap lo
 check "the TAP as --uplink: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap tapa --uplink tapa
 check "the loopback as --uplink: 100" 100 "" ember-nat up vm1 --guest-ip 10.0.0.2 --tap tapa --uplink lo
