@@ -544,7 +544,8 @@ int not_built(int argc, char **argv, const char *usage)
 			break;
 		if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "-j") && strcmp(argv[i], "-q") &&
 		    strcmp(argv[i], "-v") && strcmp(argv[i], "--json") && strcmp(argv[i], "--quiet") &&
-		    strcmp(argv[i], "--verbose") && strcmp(argv[i], "--state-dir"))
+		    strcmp(argv[i], "--verbose") && strcmp(argv[i], "--state-dir") &&
+		    strncmp(argv[i], "--state-dir=", 12))
 			xusage("unknown option %s", quote(argv[i]));
 		if (strcmp(argv[i], "--state-dir") == 0 && ++i == argc)
 			xusage("option '--state-dir' needs a value");
