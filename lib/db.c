@@ -31,8 +31,9 @@ int db_error(struct db *db, const char *what)
 		return error_code(EXIT_REFUSED, "%s: %s", what, msg);
 	case SQLITE_FULL:
 		error_code(EXIT_TEMP, "%s: the disk is full", what);
-		error_hint("free space on the state directory's filesystem, then retry; releasing or "
-			   "deleting what is no longer needed works even now");
+		error_hint(
+		    "free space on the state directory's filesystem, then retry; releasing or "
+		    "deleting what is no longer needed works even now");
 		return -1;
 	case SQLITE_READONLY:
 	case SQLITE_CANTOPEN:
@@ -87,7 +88,8 @@ static void reserve_keep(struct db *db)
 	struct stat st;
 	int fd;
 
-	if (reserve_path(db, path, sizeof(path)) < 0 || (stat(path, &st) == 0 && st.st_size >= DB_RESERVE_BYTES) ||
+	if (reserve_path(db, path, sizeof(path)) < 0 ||
+	    (stat(path, &st) == 0 && st.st_size >= DB_RESERVE_BYTES) ||
 	    free_bytes(db) < 2LL * DB_RESERVE_BYTES)
 		return;
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -148,10 +150,12 @@ int db_open(struct db *db, const char *path, int create)
 	 * next commits, and a release still commits on a full disk. */
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	/* opening reads (and a first open sets WAL): a failure here is a read's */
-	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-			 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db->h, "PRAGMA journal_size_limit=" DB_STR(DB_WAL_KEEP_BYTES), NULL, NULL, NULL) !=
-		SQLITE_OK) {
+	if (sqlite3_exec(
+		db->h,
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL,
+		NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db->h, "PRAGMA journal_size_limit=" DB_STR(DB_WAL_KEEP_BYTES), NULL, NULL,
+			 NULL) != SQLITE_OK) {
 		db_error(db, "unable to read the state database");
 		db_close(db);
 		return -1;
@@ -219,8 +223,9 @@ int db_begin(struct db *db)
 	 * the transactions that free */
 	if (left >= 0 && left < DB_RESERVE_BYTES) {
 		error_code(EXIT_TEMP, "unable to update the state database: the disk is full");
-		error_hint("free space on the state directory's filesystem, then retry; releasing or "
-			   "deleting what is no longer needed works even now");
+		error_hint(
+		    "free space on the state directory's filesystem, then retry; releasing or "
+		    "deleting what is no longer needed works even now");
 		return -1;
 	}
 	return begin(db);

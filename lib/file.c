@@ -167,7 +167,8 @@ int file_remove_stale_tmp(const char *path)
 	long pid;
 	DIR *d;
 
-	if (!slash || snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >= (int)sizeof(dir))
+	if (!slash ||
+	    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >= (int)sizeof(dir))
 		return 0;
 	base = slash + 1;
 	n = strlen(base);

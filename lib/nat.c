@@ -515,8 +515,9 @@ static int delete_rows(struct db *db, const char *owner)
 {
 	sqlite3_stmt *st = NULL;
 
-	if (db_prepare(db, &st, owner ? "DELETE FROM nat_vms WHERE owner = ?" : "DELETE FROM nat_vms") == 0 &&
-	    owner)
+	if (db_prepare(db, &st, owner ? "DELETE FROM nat_vms WHERE owner = ?" : "DELETE FROM nat_vms") < 0)
+		st = NULL;
+	else if (owner)
 		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 	if (db_run(db, st, "unable to remove the NAT records") < 0)
 		return -1;
@@ -1056,7 +1057,8 @@ static const char *state_of(struct view *v, const struct nat_vm *vm);
  * order (a -C cannot see a rule twice or out of order). 0 yes; 1 not, or
  * one is missing (the slow path then reads every rule, refuses what is not
  * ours, 102, and repairs the rest); -1 error. */
-static int fast_proven(const struct install *in, const char *owner, const struct nat_rule *e, int ne)
+static int fast_proven(const struct install *in, const char *owner, const struct nat_rule *e,
+		       int ne)
 {
 	const char *tables[6], *chains[6];
 	char names[6][IPT_CHAIN_LEN], why[NAT_SPEC_LEN + 128], e_norm[NAT_RULES_MAX][NAT_SPEC_LEN];
@@ -1590,10 +1592,13 @@ int nat_check(struct install *in, nat_report_fn report, void *ctx)
 
 		if (claimed[i] || !ours_table(r->table))
 			continue;
-		if ((vm_token(&view, r->comment, owner) && our_chain(&view, r->table, r->chain, &b) >= 0) ||
-		    (legacy(&view) && (strcmp(r->chain, view.chain[NAT_INPUT]) == 0 ||
-				       strcmp(r->chain, view.chain[NAT_FORWARD]) == 0) &&
-		     strcmp(r->table, "filter") == 0 && (snprintf(owner, sizeof(owner), "-") > 0))) {
+		if ((vm_token(&view, r->comment, owner) &&
+		     our_chain(&view, r->table, r->chain, &b) >= 0) ||
+		    (legacy(&view) &&
+		     (strcmp(r->chain, view.chain[NAT_INPUT]) == 0 ||
+		      strcmp(r->chain, view.chain[NAT_FORWARD]) == 0) &&
+		     strcmp(r->table, "filter") == 0 &&
+		     (snprintf(owner, sizeof(owner), "-") > 0))) {
 			report_rule(report, ctx, owner, "extra-rule", r->table, r->chain, r->spec);
 			n++;
 		}
@@ -1650,8 +1655,8 @@ int nat_flush(struct install *in, struct nat_list *out_list)
 			continue;
 		/* outside our chains, only the jumps we write are ours: tagged
 		 * with the installation's token, to one of our chains */
-		if (!legacy(&view) && r->comment && strcmp(r->comment, view.jump_token) == 0 && r->target &&
-		    our_chain(&view, r->table, r->target, &k) >= 0)
+		if (!legacy(&view) && r->comment && strcmp(r->comment, view.jump_token) == 0 &&
+		    r->target && our_chain(&view, r->table, r->target, &k) >= 0)
 			gone[i] = 2;
 		for (k = 0; legacy(&view) && k < nj; k++) {
 			ipt_normalize(j[k].spec, jnorm, sizeof(jnorm));
@@ -1679,7 +1684,8 @@ int nat_flush(struct install *in, struct nat_list *out_list)
 				script_line(&s, view.rs.chains[i].table, "-%c %s", x ? 'X' : 'F',
 					    view.rs.chains[i].name);
 	/* the database's write lock before the kernel changes */
-	if (db_begin_freeing(db) < 0 || script_apply(&s) < 0 || delete_rows(db, NULL) < 0 || db_commit(db) < 0)
+	if (db_begin_freeing(db) < 0 || script_apply(&s) < 0 || delete_rows(db, NULL) < 0 ||
+	    db_commit(db) < 0)
 		goto out;
 	for (k = 0; k < recs.n; k++)
 		recs.v[k].state = "down";

@@ -312,13 +312,15 @@ const char *spawn_reason(struct spawn *s)
 			snprintf(sig, sizeof(sig), "SIG%s", sigabbrev_np(s->signal));
 		else
 			snprintf(sig, sizeof(sig), "signal %d", s->signal);
-		n = snprintf(s->reason, sizeof(s->reason), "killed by %s%s%.*s%s", sig, line ? ": " : "",
-			     REASON_CLIP, line ? line : "", line && strlen(line) > REASON_CLIP ? "..." : "");
+		n = snprintf(s->reason, sizeof(s->reason), "killed by %s%s%.*s%s", sig,
+			     line ? ": " : "", REASON_CLIP, line ? line : "",
+			     line && strlen(line) > REASON_CLIP ? "..." : "");
 	} else if (line) {
 		n = snprintf(s->reason, sizeof(s->reason), "%.*s%s", REASON_CLIP, line,
 			     strlen(line) > REASON_CLIP ? "..." : "");
 	} else {
-		n = snprintf(s->reason, sizeof(s->reason), "exit status %d and no message", s->status);
+		n = snprintf(s->reason, sizeof(s->reason), "exit status %d and no message",
+			     s->status);
 	}
 	(void)n;
 	return s->reason;

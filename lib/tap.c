@@ -468,8 +468,9 @@ static int link_half_made(const struct iproute_link *l, const char *recorded)
 /* OWNER's link in LINKS: a TAP that is provably OWNER's (the one named
  * RECORDED first), or the half-made TAP RECORDED names (may be NULL).
  * NULL when there is none. */
-static const struct iproute_link *own_link(const struct install *in, const struct iproute_links *links,
-					   const char *owner, const char *recorded)
+static const struct iproute_link *own_link(const struct install *in,
+					   const struct iproute_links *links, const char *owner,
+					   const char *recorded)
 {
 	const struct iproute_link *found = NULL;
 	int i;
@@ -479,7 +480,8 @@ static const struct iproute_link *own_link(const struct install *in, const struc
 
 		if (link_half_made(l, recorded))
 			return l;
-		if (link_owned_by(in, l, owner) && (!found || (recorded && strcmp(l->name, recorded) == 0)))
+		if (link_owned_by(in, l, owner) &&
+		    (!found || (recorded && strcmp(l->name, recorded) == 0)))
 			found = l;
 	}
 	return found;
@@ -653,8 +655,8 @@ static int converge(const struct install *in, const char *owner, const struct ip
 	stray = l->naddr > 1 || (l->naddr == 1 && strcmp(l->addr, addr) != 0) || l->ninet6 > 0;
 #define LINE(...) len += snprintf(script + len, sizeof(script) - (size_t)len, __VA_ARGS__)
 	if (strcmp(l->name, name) != 0) {
-		if (l->up)
-			LINE("link set dev %s down\n", l->name); /* a link is renamed only when down */
+		if (l->up) /* a link is renamed only when down */
+			LINE("link set dev %s down\n", l->name);
 		LINE("link set dev %s name %s\n", l->name, name);
 	}
 	if (strcmp(l->alias, alias) != 0)
@@ -672,8 +674,8 @@ static int converge(const struct install *in, const char *owner, const struct ip
 		return error("unable to build the ip batch for '%s'", name);
 	*changed = len > 0;
 	if (len > 0 && iproute_batch(script, 0, &f) < 0) {
-		error_code(f.refused ? EXIT_USAGE : EXIT_TEMP, "unable to repair TAP '%s' of '%s': %s", name,
-			   owner, f.message);
+		error_code(f.refused ? EXIT_USAGE : EXIT_TEMP,
+			   "unable to repair TAP '%s' of '%s': %s", name, owner, f.message);
 		return -1;
 	}
 	if (ipv6 && iproute_disable_ipv6(name) < 0)
@@ -687,7 +689,8 @@ static int converge(const struct install *in, const char *owner, const struct ip
  * not the TAP asked for); else recorded and converged, and T gets what
  * the kernel then has. */
 static int adopt(struct install *in, struct db *db, const char *owner, const struct iproute_link *l,
-		 int r, const struct tap_row *row, const struct tap_params *p, struct tap *t, int *created)
+		 int r, const struct tap_row *row, const struct tap_params *p, struct tap *t,
+		 int *created)
 {
 	char addr[CIDR_LEN], name[TAP_NAME_LEN];
 	struct iproute_link now;
@@ -698,8 +701,13 @@ static int adopt(struct install *in, struct db *db, const char *owner, const str
 	    (r != 1 && l->naddr > 0 && (l->naddr > 1 || strcmp(l->addr, addr) != 0)))
 		return refuse_other(owner, l->name, l->addr, l->mtu, l->user, l->group,
 				    l->up ? (l->ninet6 ? " (with IPv6)" : "") : " (down)");
+	/* an address to add is one no host link has */
+	if ((l->naddr == 0 || strcmp(l->addr, addr) != 0) &&
+	    install_host_free(&p->address, 0, EXIT_REFUSED, "address") < 0)
+		return -1;
 	/* the recorded name, unless another link holds it now */
-	snprintf(name, sizeof(name), "%s", r == 1 && !iproute_link_exists(row->name) ? row->name : l->name);
+	snprintf(name, sizeof(name), "%s",
+		 r == 1 && !iproute_link_exists(row->name) ? row->name : l->name);
 	/* the database's write lock before the kernel changes */
 	if (db_begin(db) < 0)
 		return -1;
@@ -710,7 +718,8 @@ static int adopt(struct install *in, struct db *db, const char *owner, const str
 	}
 	*created = changed || r != 1;
 	if (read_link(name, &now) != 1)
-		return error_code(EXIT_TEMP, "TAP '%s' of '%s' vanished while it was repaired", name, owner);
+		return error_code(EXIT_TEMP, "TAP '%s' of '%s' vanished while it was repaired",
+				  name, owner);
 	tap_from_link(t, &now, owner, 1);
 	return 0;
 }
@@ -750,7 +759,10 @@ int tap_create(struct install *in, const char *owner, const struct tap_params *p
 		rc = adopt(in, db, owner, cur, r, &row, p, t, created);
 		goto out;
 	}
-	/* no link of OWNER's (a reboot, or never made): make it */
+	/* no link of OWNER's (a reboot, or never made): make it. The rule for
+	 * every address ember assigns: none a host link has */
+	if (install_host_free(&p->address, 0, EXIT_REFUSED, "address") < 0)
+		goto out;
 	for (k = 0; k < TAP_CANDIDATES; k++) {
 		tap_name_candidate(in, owner, k, name);
 		r = name_recorded(db, name, owner);
@@ -767,9 +779,6 @@ int tap_create(struct install *in, const char *owner, const struct tap_params *p
 			db_rollback(db);
 			goto out;
 		}
-		/* the rule for every address ember assigns: none a host link has */
-		if (install_host_free(&p->address, 0, EXIT_REFUSED, "address") < 0)
-			goto out;
 		r = make_link(in, owner, name, p);
 		if (r < 0) {
 			row_restore(db, owner, had, &row);
@@ -817,7 +826,8 @@ static int owned_links(const struct install *in, const struct iproute_links *lin
 	for (i = 0; i < links->n; i++) {
 		const struct iproute_link *l = &links->v[i];
 
-		if ((l->tap && tap_owned(in, l->name, l->alias, who) && (!owner || strcmp(who, owner) == 0)) ||
+		if ((l->tap && tap_owned(in, l->name, l->alias, who) &&
+		     (!owner || strcmp(who, owner) == 0)) ||
 		    link_half_made(l, recorded))
 			(*names)[(*n)++] = l->name;
 	}
@@ -860,7 +870,8 @@ int tap_delete(struct install *in, const char *owner, struct tap *t, int *delete
 	/* the database's write lock before the kernel changes */
 	if (db_begin_freeing(db) < 0)
 		goto out;
-	if (delete_links(names, n, 0) < 0 || (r == 1 && row_delete(db, owner) < 0) || db_commit(db) < 0) {
+	if (delete_links(names, n, 0) < 0 || (r == 1 && row_delete(db, owner) < 0) ||
+	    db_commit(db) < 0) {
 		db_rollback(db);
 		goto out;
 	}
@@ -961,8 +972,8 @@ int tap_list(struct install *in, int all, struct tap_list *out_list)
 		}
 		for (i = 0; i < links.n && !link_half_made(&links.v[i], row.name); i++)
 			;
-		if (i < links.n)
-			tap_from_link(&v[n++], &links.v[i], owner, 1); /* a create killed after its first line */
+		if (i < links.n) /* a create killed after its first line */
+			tap_from_link(&v[n++], &links.v[i], owner, 1);
 		else
 			tap_from_row(&v[n++], in, owner, &row);
 	}
@@ -991,7 +1002,8 @@ void tap_list_release(struct tap_list *l)
 
 /* Add to NAMES (N so far, room for every link) the half-made TAPs that a
  * record names: creates killed after their first line. */
-static int half_made_links(struct db *db, const struct iproute_links *links, const char **names, int *n)
+static int half_made_links(struct db *db, const struct iproute_links *links, const char **names,
+			   int *n)
 {
 	sqlite3_stmt *st = NULL;
 	int i, step;
@@ -1032,7 +1044,8 @@ int tap_teardown(struct install *in)
 	have = tap_db(in, &db);
 	if (have < 0)
 		goto out;
-	if (read_links(in, 0, &links) < 0 || all_owned(in, have ? db : NULL, &links, &names, &n) < 0)
+	if (read_links(in, 0, &links) < 0 ||
+	    all_owned(in, have ? db : NULL, &links, &names, &n) < 0)
 		goto out;
 	/* the database's write lock before the kernel changes */
 	if (db_begin_freeing(db) < 0)
@@ -1043,7 +1056,8 @@ int tap_teardown(struct install *in)
 		free(names);
 		names = NULL;
 		iproute_links_release(&links);
-		if (iproute_links_read(NULL, &links) < 0 || all_owned(in, have ? db : NULL, &links, &names, &n) < 0)
+		if (iproute_links_read(NULL, &links) < 0 ||
+		    all_owned(in, have ? db : NULL, &links, &names, &n) < 0)
 			goto out;
 		if (n > 0) {
 			error_code(EXIT_TEMP, "unable to delete TAP '%s' of this installation",

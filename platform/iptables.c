@@ -385,7 +385,8 @@ static int restore(const char *script, int *line)
 	if (s.status != 0) {
 		/* 1 (a -C or -D that does not hold) or 2 (a chain that does not
 		 * exist, named by -C, -D or -j): refused where it says */
-		if (line && !s.signal && (s.status == 1 || s.status == 2) && (*line = failed_line(s.err)) > 0) {
+		if (line && !s.signal && (s.status == 1 || s.status == 2) &&
+		    (*line = failed_line(s.err)) > 0) {
 			spawn_release(&s);
 			return 1;
 		}

@@ -189,7 +189,8 @@ static void the_child_dies_with_ember(void **state)
 	fd = mkstemp(file);
 	assert_true(fd >= 0);
 	close(fd);
-	snprintf(script, sizeof(script), "echo $$ >%s.new && mv %s.new %s; exec sleep 30", file, file, file);
+	snprintf(script, sizeof(script), "echo $$ >%s.new && mv %s.new %s; exec sleep 30", file,
+		 file, file);
 	helper = fork();
 	if (helper == 0)
 		_exit(spawn_run(argv, NULL, 0, 60000, &s) == 0 ? 0 : 1);
