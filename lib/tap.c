@@ -702,7 +702,7 @@ static int adopt(struct install *in, struct db *db, const char *owner, const str
 		return refuse_other(owner, l->name, l->addr, l->mtu, l->user, l->group,
 				    l->up ? (l->ninet6 ? " (with IPv6)" : "") : " (down)");
 	/* an address to add is one no host link has */
-	if ((l->naddr == 0 || strcmp(l->addr, addr) != 0) &&
+	if ((l->naddr == 0 || (l->naddr == 1 && strcmp(l->addr, addr) != 0)) &&
 	    install_host_free(&p->address, 0, EXIT_REFUSED, "address") < 0)
 		return -1;
 	/* the recorded name, unless another link holds it now */
