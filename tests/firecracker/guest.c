@@ -2,7 +2,8 @@
  * eth0 (a TAP without a virtio-net header) carries the guest MAC and the
  * ip= address, joined frame by frame to the host TAP (12-byte
  * virtio_net_hdr_v1 on that side, as Firecracker's device has it); the
- * guest command runs there; hybrid vsock as Firecracker's muxer reads it.
+ * guest command runs there (in a PID namespace of its own, all of it killed
+ * when the guest stops); hybrid vsock as Firecracker's muxer reads it.
  *
  * Vsock: a host client of uds_path writes "CONNECT <port>\n" and is joined
  * to $EMBER_STANDIN_VSOCK_DIR/<port> (or AF_VSOCK CID $EMBER_STANDIN_VSOCK_CID,
@@ -182,6 +183,37 @@ static int unix_listen(const char *path)
 	return fd;
 }
 
+/* The guest command in a PID namespace of its own under a small init, so
+ * that it all dies at once, however the stand-in dies (as a guest dies with
+ * its VMM): the stand-in -> C (dies with it) -> init, PID 1 (dies with C,
+ * and the namespace with it) -> /bin/sh -c CMD. */
+static pid_t spawn_guest(const char *cmd)
+{
+	pid_t c = fork(), init, sh;
+	int status;
+
+	if (c != 0)
+		return c;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (unshare(CLONE_NEWPID) < 0 || (init = fork()) < 0)
+		_exit(127);
+	if (init > 0)
+		_exit(waitpid(init, &status, 0) == init && WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sh = fork();
+	if (sh == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	/* PID 1 reaps every orphan until the command ends. */
+	for (;;) {
+		pid_t p = wait(&status);
+
+		if (p == sh || (p < 0 && errno == ECHILD))
+			_exit(p == sh && WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	}
+}
+
 int guest_start(struct guest_net *nets, int n, const char *boot_args, char **message)
 {
 	const char *cmd = getenv("EMBER_STANDIN_GUEST");
@@ -200,18 +232,8 @@ int guest_start(struct guest_net *nets, int n, const char *boot_args, char **mes
 	g.host_listener = unix_listen(path);
 	setenv("EMBER_STANDIN_VSOCK_DIR", g.dir, 1);
 	rc = make_namespace(nets, n, boot_args);
-	if (rc == 0 && cmd) {
-		g.command = fork();
-		if (g.command == 0) {
-			/* The guest dies with its VMM, however the VMM dies. */
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			setpgid(0, 0);
-			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-			_exit(127);
-		}
-		if (g.command > 0)
-			setpgid(g.command, g.command);
-	}
+	if (rc == 0 && cmd)
+		g.command = spawn_guest(cmd);
 	if (setns(host_ns, CLONE_NEWNET) < 0 || rc < 0) {
 		if (asprintf(
 			message,
@@ -246,7 +268,6 @@ static void remove_dir(const char *dir)
 void guest_stop(void)
 {
 	if (g.command > 0) {
-		kill(-g.command, SIGKILL);
 		kill(g.command, SIGKILL);
 		waitpid(g.command, NULL, 0);
 		g.command = 0;
