@@ -113,4 +113,7 @@ stop "$PID"
 ok "SIGKILL of the stand-in takes the guest command with it" until_ok bash -c "! kill -0 $GPID"
 ok "and everything else in the guest" until_ok bash -c "! kill -0 $BG"
 
+sanitizer_quiet() { ! grep -l 'Sanitizer\|runtime error' "$T_TMP"/*.log; }
+ok "no sanitizer report in any stand-in's log" sanitizer_quiet
+
 done_testing

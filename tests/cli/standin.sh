@@ -300,4 +300,7 @@ else
 	skip "the committed schema.json is what derive-schema makes of firecracker.yaml" "no $YAML"
 fi
 
+sanitizer_quiet() { ! grep -l 'Sanitizer\|runtime error' "$T_TMP"/*.log; }
+ok "no sanitizer report in any stand-in's log" sanitizer_quiet
+
 done_testing
