@@ -5,6 +5,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* write(2) all of BUF to FD, again after EINTR and short writes: 0, or -1
+ * with errno set (no error recorded: the caller names the file). */
+int file_write_all(int fd, const void *buf, size_t len);
+/* The same with pwrite(2) at OFFSET. */
+int file_pwrite_all(int fd, const void *buf, size_t len, off_t offset);
+/* read(2) up to LEN bytes into BUF, again after EINTR, until LEN or the end
+ * of the file: the number read, or -1 with errno set. */
+ssize_t file_read_all(int fd, void *buf, size_t len);
 /* Read a whole file (NUL-terminated, owned by the caller). ENOENT is returned
  * as -2 with no error recorded, so callers can tell "absent" from "broken". */
 int file_read(const char *path, char **data, size_t *len);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "db.h"
 #include "error.h"
 #include "iproute.h"
@@ -232,7 +233,12 @@ static const char *const tap_schema[] = {
     "CREATE TABLE tap (owner TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
     " address TEXT NOT NULL, mtu INTEGER NOT NULL, uid INTEGER, gid INTEGER,"
     " created_at INTEGER NOT NULL) STRICT",
+    /* the creation time has one name in every table */
+    "ALTER TABLE tap RENAME COLUMN created_at TO created",
 };
+
+const struct tables tap_tables = {"tap", tap_schema, ARRAY_SIZE(tap_schema), "tap",
+				  "SELECT owner, created FROM tap ORDER BY owner"};
 
 struct tap_row {
 	char name[TAP_NAME_LEN];
@@ -241,12 +247,10 @@ struct tap_row {
 	long long uid, gid;
 };
 
+/* The database; 0 when a reading verb finds no tables (nothing recorded). */
 static int tap_db(struct install *in, struct db **db)
 {
-	if (install_db(in, db) < 0)
-		return -1;
-	return db_migrate(*db, "tap", tap_schema,
-			  (int)(sizeof(tap_schema) / sizeof(tap_schema[0])));
+	return tables_open(in, &tap_tables, 1, db);
 }
 
 static void copy_text(sqlite3_stmt *st, int col, char *buf, size_t n)
@@ -321,7 +325,7 @@ static int row_put(struct db *db, const char *owner, const char *name, const str
 	if (db_begin(db) < 0)
 		return -1;
 	if (db_prepare(db, &st,
-		       "INSERT OR REPLACE INTO tap (owner, name, address, mtu, uid, gid, created_at)"
+		       "INSERT OR REPLACE INTO tap (owner, name, address, mtu, uid, gid, created)"
 		       " VALUES (?, ?, ?, ?, ?, ?, ?)") == 0) {
 		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -653,6 +657,9 @@ int tap_create(struct install *in, const char *owner, const struct tap_params *p
 			rc = 0;
 			goto out;
 		}
+		/* the rule for every address ember assigns: none a host link has */
+		if (install_host_free(&p->address, 0, EXIT_REFUSED, "address") < 0)
+			goto out;
 		r = make_link(in, owner, name, p);
 		if (r < 0)
 			goto out;
@@ -770,9 +777,10 @@ int tap_show(struct install *in, const char *owner, struct tap *t)
 	struct db *db;
 	int r, i;
 
-	if (tap_db(in, &db) < 0)
+	r = tap_db(in, &db);
+	if (r < 0)
 		return -1;
-	r = row_get(db, owner, &row);
+	r = r ? row_get(db, owner, &row) : 0;
 	if (r < 0)
 		return -1;
 	if (r == 1) {
@@ -818,11 +826,11 @@ int tap_list(struct install *in, int all, struct tap_list *out_list)
 	struct tap_row row;
 	struct tap *v = NULL, *grown;
 	struct db *db;
-	int rc = -1, i, n = 0, cap, seen, step;
+	int rc = -1, i, n = 0, cap, seen, step = SQLITE_DONE, have;
 
 	out_list->v = NULL;
 	out_list->n = 0;
-	if (tap_db(in, &db) < 0 || read_links(in, all, &links) < 0)
+	if ((have = tap_db(in, &db)) < 0 || read_links(in, all, &links) < 0)
 		goto out;
 	cap = links.n + 16;
 	v = calloc((size_t)cap, sizeof(*v));
@@ -841,10 +849,10 @@ int tap_list(struct install *in, int all, struct tap_list *out_list)
 			tap_from_link(&v[n++], l, NULL, 0); /* foreign */
 	}
 	/* records whose link is not in the kernel (or is not provably ours) */
-	if (db_prepare(db, &st,
-		       "SELECT owner, name, address, mtu, uid, gid FROM tap ORDER BY owner") < 0)
+	if (have && db_prepare(db, &st,
+			       "SELECT owner, name, address, mtu, uid, gid FROM tap ORDER BY owner") < 0)
 		goto out;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while (have && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *owner = (const char *)sqlite3_column_text(st, 0);
 
 		read_row(st, 1, &row);
