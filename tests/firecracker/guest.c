@@ -165,12 +165,17 @@ static int make_namespace(struct guest_net *nets, int n, const char *boot_args)
 	return 0;
 }
 
-static int unix_listen(const char *path)
+int unix_listen(const char *path)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd;
 
-	if (fd < 0 || strlen(path) >= sizeof(addr.sun_path))
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -1;
 	strcpy(addr.sun_path, path);
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 128) < 0) {
@@ -198,7 +203,8 @@ static pid_t spawn_guest(const char *cmd)
 	if (unshare(CLONE_NEWPID) < 0 || (init = fork()) < 0)
 		_exit(127);
 	if (init > 0)
-		_exit(waitpid(init, &status, 0) == init && WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+		_exit(waitpid(init, &status, 0) == init && WIFEXITED(status) ? WEXITSTATUS(status)
+									     : 1);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sh = fork();
 	if (sh == 0) {
@@ -305,13 +311,6 @@ int vsock_bind(const char *uds_path, char **message)
 	g.vsock_listener = fd;
 	snprintf(g.uds_path, sizeof(g.uds_path), "%s", uds_path);
 	return 0;
-}
-
-void vsock_close(void)
-{
-	if (g.vsock_listener >= 0)
-		close(g.vsock_listener);
-	g.vsock_listener = -1;
 }
 
 /* Copy both ways until both sides have ended, then close both. */
