@@ -191,9 +191,9 @@ bad() { # TITLE RC PATTERN ARGS...
 	check "bad input: $title" "$rc" "" "$@"
 	like "  a clear message" "$T_ERR" "ember-vm: $pat*"
 }
-bad "a name with upper case" 100 "*VM name*" ember-vm create Vm1 --kernel "$KERNEL" --no-rootfs
-bad "a name with a dot" 100 "*VM name*" ember-vm create vm.1 --kernel "$KERNEL" --no-rootfs
-bad "a name of 33 characters" 100 "*VM name*" ember-vm create "$(printf 'a%.0s' $(seq 1 33))" --kernel "$KERNEL" --no-rootfs
+bad "a name with upper case" 100 "invalid name*" ember-vm create Vm1 --kernel "$KERNEL" --no-rootfs
+bad "a name with a dot" 100 "invalid name*" ember-vm create vm.1 --kernel "$KERNEL" --no-rootfs
+bad "a name of 33 characters" 100 "invalid name*" ember-vm create "$(printf 'a%.0s' $(seq 1 33))" --kernel "$KERNEL" --no-rootfs
 bad "no --kernel" 100 "create needs --kernel" ember-vm create x --no-rootfs
 bad "a missing kernel" 100 "unable to read the kernel '/nonexistent': No such file or directory" ember-vm create x --kernel /nonexistent --no-rootfs
 bad "a directory as kernel" 100 "the kernel '$T_TMP/adir' is a directory, not a regular file" ember-vm create x --kernel "$T_TMP/adir" --no-rootfs
