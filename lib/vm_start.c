@@ -503,6 +503,8 @@ int vm_start(struct install *in, const char *name, struct vm_start_opts *o, stru
 	o->waited_ms = 0;
 	if (name_check("VM name", name) < 0)
 		return -1;
+	/* libcurl loads while the database and the spawn wait for the disk */
+	firecracker_preload();
 	rc = vm_db(in, &db, 0);
 	if (rc < 0)
 		return -1;
