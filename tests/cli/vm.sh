@@ -11,6 +11,13 @@ S=$(sdir)
 tap_up tap1 10.0.0.1/30
 rows() { sqlite3 "$S/state.db" "SELECT count(*) FROM vms" 2>/dev/null || echo 0; }
 
+## the common options
+check "--help" 0 "*" ember-vm --help
+like "  every verb, every option, the exit codes" "$T_OUT" "usage: ember-vm *create NAME*--kernel PATH*start NAME*stop*delete*list*show NAME*hosts*--drive ID=PATH*--timeout S*exit codes:*111*"
+check "--version" 0 "ember-vm $("$EMBER" --version | cut -d' ' -f2)" ember-vm --version
+check "an unknown option: 100" 100 "" ember-vm --bogus
+check "a verb without its NAME: 100" 100 "" ember-vm show
+
 ## create
 line="vm1 created no - 2 256 tap1 10.0.0.2 7 $ROOTFS -"
 check "create prints the record" 0 "$line" \
