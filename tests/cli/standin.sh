@@ -176,6 +176,9 @@ check "a TAP: opened with TUNSETIFF" 0 "$(r204)" api PUT /network-interfaces/eth
 like "the TAP has a carrier now a process holds it" "$(ip link show dev sttap0)" "*LOWER_UP*"
 like "and the holder set the vnet header (IFF_VNET_HDR)" "$(ip -d link show dev sttap0)" "*vnet_hdr on*"
 check "a MAC already in use" 0 "$(r400 "Network config error: The MAC address is already in use: 06:00:ac:10:00:02")" api PUT /network-interfaces/eth1 '{"iface_id":"eth1","host_dev_name":"sttap1","guest_mac":"06:00:ac:10:00:02"}'
+check "a failed re-PUT: Firecracker's TapError for a name past 15 bytes" 0 "$(r400 "Network config error: Could not create the network device: Open tap device failed: Invalid interface name")" api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"a-name-too-long-x"}'
+like "has dropped the old entry first, as Firecracker: the TAP is let go" "$(ip link show dev sttap0)" "*NO-CARRIER*"
+check "the TAP again" 0 "$(r204)" api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"sttap0","guest_mac":"06:00:ac:10:00:02"}'
 A_PID=$PID A_SOCK=$SOCK
 start b
 check "a TAP another process holds: EBUSY in Firecracker's words" 0 "$(r400 "Network config error: Could not create the network device: Open tap device failed: Error while creating ifreq structure: Resource busy (os error 16). Invalid TUN/TAP Backend provided by sttap0. Check our documentation on setting up the network devices.")" api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"sttap0"}'
