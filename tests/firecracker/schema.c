@@ -197,6 +197,15 @@ static void unexpected(char *buf, size_t size, const cJSON *v, const struct text
 		snprintf(buf, size, "integer `%.*s`", (int)(end - start), t->s + start);
 }
 
+/* The Rust struct's name of a definition (serde's "expected struct X"). */
+static const char *rust_name(const char *def)
+{
+	const char *name =
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(schema_definition(def), "rust"));
+
+	return name ? name : def;
+}
+
 static const char *expecting(const cJSON *field)
 {
 	static char buf[128];
@@ -204,7 +213,7 @@ static const char *expecting(const cJSON *field)
 	const char *ref = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(field, "ref"));
 
 	if (ref) {
-		snprintf(buf, sizeof(buf), "struct %s", ref);
+		snprintf(buf, sizeof(buf), "struct %s", rust_name(ref));
 		return buf;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(field, "enum"))
@@ -470,7 +479,7 @@ int schema_check(const char *def, const char *text, size_t len, int patch, cJSON
 		if (!cJSON_IsObject(body)) {
 			unexpected(found, sizeof(found), body, &t, start, skip_value(&t, start));
 			*message = serde_error(&t, skip_value(&t, start) - 1,
-					       "invalid type: %s, expected struct %s", found, def);
+					       "invalid type: %s, expected struct %s", found, rust_name(def));
 			cJSON_Delete(body);
 			return -1;
 		}
