@@ -123,6 +123,8 @@ check "an unknown field: serde's list in the Rust struct's order" 0 "$(r400 "$SE
 check "an unknown field in a nested rate limiter: two names joined by or" 0 "$(r400 "$SERDE unknown field \`x\`, expected \`bandwidth\` or \`ops\` at line 1 column 78.")" api PUT /drives/d '{"drive_id":"d","is_root_device":false,"path_on_host":"/x","rate_limiter":{"x":1}}'
 check "a body that is no object: serde names the Rust struct" 0 "$(r400 "$SERDE invalid type: string \\\"x\\\", expected struct BootSourceConfig at line 1 column 3.")" api PUT /boot-source '"x"'
 check "a number for a nested struct" 0 "$(r400 "$SERDE invalid type: integer \`5\`, expected struct RateLimiterConfig at line 1 column 54.")" api PUT /drives/a '{"drive_id":"a","is_root_device":true,"rate_limiter":5}'
+check "a float for an integer: serde's decimal point" 0 "$(r400 "$SERDE invalid type: floating point \`2.0\`, expected u8 at line 1 column 17.")" api PUT /machine-config '{"vcpu_count":2.0,"mem_size_mib":1}'
+check "a float as written" 0 "$(r400 "$SERDE invalid type: floating point \`0.1\`, expected usize at line 1 column 34.")" api PUT /machine-config '{"vcpu_count":2,"mem_size_mib":0.1}'
 check "a bad enum value" 0 "$(r400 "$SERDE unknown variant \`Foo\`, expected one of \`FlushMetrics\`, \`InstanceStart\`, \`SendCtrlAltDel\` at line 1 column 20.")" api PUT /actions '{"action_type":"Foo"}'
 check "a two-value enum" 0 "$(r400 "$SERDE unknown variant \`Running\`, expected \`Paused\` or \`Resumed\` at line 1 column 18.")" api PATCH /vm '{"state":"Running"}'
 check "an integer past its Rust type" 0 "$(r400 "$SERDE invalid value: integer \`256\`, expected u8 at line 1 column 17.")" api PUT /machine-config '{"vcpu_count":256,"mem_size_mib":1}'
