@@ -50,6 +50,11 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EMBER_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS) -lcmocka
 
+# The agent's test client (tests/agent/), on the same lib objects as ember-vm.
+$(BUILD)/tests/agent-client: tests/agent/agent-client.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EMBER_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS)
+
 install: $(BUILD)/ember
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/ember $(DESTDIR)$(PREFIX)/bin/ember
@@ -73,7 +78,7 @@ demo:
 
 # The groups make check runs: unit tests, CLI tests, then the kernel tests.
 KERNEL_GROUP := $(if $(SKIP_KERNEL),'skip:kernel tests: $(SKIP_KERNEL)','scripts/kernel-test $(BUILD)')
-check-all: $(BUILD)/ember $(UNIT_BINS)
+check-all: $(BUILD)/ember $(UNIT_BINS) $(BUILD)/tests/agent-client
 	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/run $(UNIT_BINS) \
 		$(sort $(wildcard tests/cli/*.sh)) $(if $(wildcard scripts/kernel-test),$(KERNEL_GROUP))
 
