@@ -6,6 +6,7 @@
 #   make check-asan      the same suite on an AddressSanitizer + UBSan build
 #   make check-kernel    the device-mapper tests, inside a Debian kernel under QEMU
 #   make bench           benchmark figures (never fails on a time)
+#   make standin         the Firecracker stand-in for the tests ($(BUILD)/standin/firecracker)
 #   make demo            the demonstration (scripts/demo)
 
 BUILD ?= build
@@ -25,18 +26,24 @@ LIB_OBJS := $(filter $(BUILD)/lib/% $(BUILD)/platform/%,$(OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-EMBER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+# pkg-config is asked only when a build rule needs its answer, and then once
+# (each X = $(eval X := ...)$(X) replaces itself by its value): `make check`
+# and `make demo` on a fresh machine run scripts/install-deps first, and
+# nothing asks pkg-config about packages that are not installed yet.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS) $(DLOPEN_PKGS)))$(PKG_CFLAGS)
+EMBER_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-iquote lib -iquote platform -iquote applets -DEMBER_VERSION='"$(VERSION)"' \
-	$(shell pkg-config --cflags $(PKGS) $(DLOPEN_PKGS))
+	$(PKG_CFLAGS)
 # SQLite is linked statically where libsqlite3.a exists: the dynamic link of
 # libsqlite3.so costs every applet start about 0.15 ms (tests/bench/startup.sh).
-SQLITE_A := $(wildcard $(shell pkg-config --variable=libdir sqlite3)/libsqlite3.a)
+SQLITE_A = $(eval SQLITE_A := $$(wildcard $$(shell pkg-config --variable=libdir sqlite3)/libsqlite3.a))$(SQLITE_A)
 SQLITE_STATIC := -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm -lpthread
-SQLITE_LIBS := $(if $(SQLITE_A),$(SQLITE_STATIC),$(shell pkg-config --libs sqlite3))
-EMBER_LDLIBS := -Wl,--as-needed $(SQLITE_LIBS) $(shell pkg-config --libs libcjson) -ldl
+SQLITE_LIBS = $(if $(SQLITE_A),$(SQLITE_STATIC),$(shell pkg-config --libs sqlite3))
+CJSON_LIBS = $(eval CJSON_LIBS := $$(shell pkg-config --libs libcjson))$(CJSON_LIBS)
+EMBER_LDLIBS = -Wl,--as-needed $(SQLITE_LIBS) $(CJSON_LIBS) -ldl
 
 .PHONY: all install uninstall check check-all check-unit check-cli check-kernel check-asan bench demo \
-	clean format fuzz
+	clean format fuzz standin
 all: $(BUILD)/ember
 
 $(BUILD)/ember: $(OBJS) Makefile
@@ -54,6 +61,16 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 $(BUILD)/tests/agent-client: tests/agent/agent-client.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EMBER_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS)
+
+# The Firecracker stand-in for the tests (tests/firecracker/README); never installed.
+STANDIN_SRCS := $(sort $(wildcard tests/firecracker/*.c))
+standin: $(BUILD)/standin/firecracker
+$(BUILD)/standin/firecracker: $(STANDIN_SRCS) tests/firecracker/standin.h tests/firecracker/schema.json Makefile
+	@mkdir -p $(dir $@)
+	cp tests/firecracker/schema.json $(BUILD)/standin/schema.json
+	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+		-DSTANDIN_SCHEMA='"$(abspath tests/firecracker/schema.json)"' $(shell pkg-config --cflags libcjson) \
+		$(LDFLAGS) -o $@ $(STANDIN_SRCS) $(shell pkg-config --libs libcjson) -pthread
 
 install: $(BUILD)/ember
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -78,14 +95,14 @@ demo:
 
 # The groups make check runs: unit tests, CLI tests, then the kernel tests.
 KERNEL_GROUP := $(if $(SKIP_KERNEL),'skip:kernel tests: $(SKIP_KERNEL)','scripts/kernel-test $(BUILD)')
-check-all: $(BUILD)/ember $(UNIT_BINS) $(BUILD)/tests/agent-client
+check-all: $(BUILD)/ember $(UNIT_BINS) $(BUILD)/standin/firecracker $(BUILD)/tests/agent-client
 	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/run $(UNIT_BINS) \
 		$(sort $(wildcard tests/cli/*.sh)) $(if $(wildcard scripts/kernel-test),$(KERNEL_GROUP))
 
 check-unit: $(UNIT_BINS)
 	@tests/run $(UNIT_BINS)
 
-check-cli: $(BUILD)/ember
+check-cli: $(BUILD)/ember $(BUILD)/standin/firecracker
 	@EMBER=$(abspath $(BUILD)/ember) tests/run $(sort $(wildcard tests/cli/*.sh))
 
 check-kernel: $(BUILD)/ember

@@ -10,19 +10,19 @@
 #include "applets.def"
 #undef APPLET
 
-struct applet {
+struct applet_main {
 	const char *name;
 	const char *progname;
 	int (*main)(int argc, char **argv);
 };
 
-static const struct applet applets[] = {
+static const struct applet_main applets[] = {
 #define APPLET(n) {#n, "ember-" #n, n##_main},
 #include "applets.def"
 #undef APPLET
 };
 
-#define N_APPLETS (sizeof(applets) / sizeof(applets[0]))
+#define N_APPLETS ARRAY_SIZE(applets)
 
 static int list(void)
 {

@@ -1,61 +1,5 @@
-/* ember-pool: the device-mapper thin pool and its volumes. */
-static const char usage[] =
-	"usage: ember-pool [OPTION...] VERB [OPERAND...]\n"
-	"\n"
-	"the pool:\n"
-	"  create --size SIZE [--data-dev DEV] [--metadata-size SIZE] [--block-size SIZE]\n"
-	"                      create the pool: file-backed (sparse pool/data.img and\n"
-	"                      pool/metadata.img on loop devices) unless --data-dev\n"
-	"  activate            after a reboot: re-attach the loops, check the metadata\n"
-	"                      (thin_check), start the pool, settle interrupted work\n"
-	"  status              data and metadata use, mode, transaction id\n"
-	"  grow --size SIZE    grow the pool (never shrinks)\n"
-	"  destroy [--force] [--purge]\n"
-	"                      remove the volumes and the pool from the kernel (refused\n"
-	"                      while volumes are active unless --force); --purge also\n"
-	"                      forgets them and removes the pool's files\n"
-	"volumes:\n"
-	"  import IMAGE FILE   copy FILE into a new read-only base volume IMAGE\n"
-	"  clone IMAGE OWNER [--size SIZE]\n"
-	"                      snapshot IMAGE for OWNER and activate it (grow only)\n"
-	"  activate VOLUME     activate a volume (an image read-only)\n"
-	"  deactivate VOLUME   remove a volume's device, keep its data\n"
-	"  delete VOLUME       deactivate and delete a volume and its data\n"
-	"  list                every volume of the pool\n"
-	"  VOLUME is an owner (its VM volume) or a full device name such as\n"
-	"  ember-a3f4-img-debian\n"
-	"\n"
-	"options:\n"
-	"      --size SIZE           bytes, or with a K, M, G or T suffix (powers of 1024)\n"
-	"      --data-dev DEV        create: a block device for the data\n"
-	"      --metadata-size SIZE  create: metadata device size (default: sized for the pool)\n"
-	"      --block-size SIZE     create: a multiple of 64K, up to 1G (default 64K)\n"
-	"      --force               destroy: deactivate active volumes first\n"
-	"      --purge               destroy: also forget the pool and remove its files\n"
-	"      --state-dir DIR       state directory (default $EMBER_STATE_DIR, else /var/lib/ember)\n"
-	"  -j, --json                print JSON\n"
-	"  -q, --quiet               print no result and no warnings\n"
-	"  -v, --verbose             print each external command on stderr\n"
-	"  -h, --help                print this help\n"
-	"      --version             print the version\n"
-	"\n"
-	"output:\n"
-	"  create, activate, status, grow: one line (JSON: an object): pool mode\n"
-	"    transaction_id data_used data_size data_percent metadata_used metadata_size\n"
-	"    metadata_percent block_size data_dev volumes faulty pending\n"
-	"  import, clone, activate VOLUME, deactivate, delete: one line per volume, as\n"
-	"    list (JSON: an object); list: one line per volume (JSON: an array): name\n"
-	"    thin_id size state owner image active device\n"
-	"  destroy: pool purged\n"
-	"  sizes are in bytes; a warning goes to stderr when data or metadata use is 80%\n"
-	"  or more\n"
-	"\n"
-	"exit codes:\n"
-	"  0 ok   1 no such pool or volume   100 usage or bad input\n"
-	"  101 internal error, corrupt state or damaged metadata\n"
-	"  102 refused (exists with other parameters, active, wrong state)\n"
-	"  111 system failure (retry may work)\n";
-
+/* ember-pool: the device-mapper thin pool and its volumes. Its command table
+ * (verbs, options, help) is below; --help is rendered from it. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,52 +8,21 @@ static const char usage[] =
 #include "common.h"
 #include "pool.h"
 
-enum {
-	OPT_SIZE = OPT_APPLET,
-	OPT_DATA_DEV,
-	OPT_METADATA_SIZE,
-	OPT_BLOCK_SIZE,
-	OPT_FORCE,
-	OPT_PURGE,
-};
-
-static const struct option options[] = {
-	{"size", required_argument, NULL, OPT_SIZE},
-	{"data-dev", required_argument, NULL, OPT_DATA_DEV},
-	{"metadata-size", required_argument, NULL, OPT_METADATA_SIZE},
-	{"block-size", required_argument, NULL, OPT_BLOCK_SIZE},
-	{"force", no_argument, NULL, OPT_FORCE},
-	{"purge", no_argument, NULL, OPT_PURGE},
-	{0},
-};
-
 static struct pool_params params;
-static const char *size_arg, *metadata_arg, *block_arg;
-static int force, purge;
+static const char *size_arg, *metadata_arg, *block_arg, *force, *purge;
 
-static void option(int key, const char *arg)
-{
-	switch (key) {
-	case OPT_SIZE:
-		size_arg = arg;
-		break;
-	case OPT_DATA_DEV:
-		params.data_dev = arg;
-		break;
-	case OPT_METADATA_SIZE:
-		metadata_arg = arg;
-		break;
-	case OPT_BLOCK_SIZE:
-		block_arg = arg;
-		break;
-	case OPT_FORCE:
-		force = 1;
-		break;
-	case OPT_PURGE:
-		purge = 1;
-		break;
-	}
-}
+enum { O_SIZE, O_DATA_DEV, O_METADATA_SIZE, O_BLOCK_SIZE, O_FORCE, O_PURGE };
+
+static const struct opt options[] = {
+	[O_SIZE] = {"size", "SIZE", "bytes, or with a K, M, G or T suffix (powers of 1024)", &size_arg, 0, NULL},
+	[O_DATA_DEV] = {"data-dev", "DEV", "create: a block device for the data", &params.data_dev, 0, NULL},
+	[O_METADATA_SIZE] = {"metadata-size", "SIZE", "create: metadata device size (default: sized for the pool)",
+			     &metadata_arg, 0, NULL},
+	[O_BLOCK_SIZE] = {"block-size", "SIZE", "create: a multiple of 64K, up to 1G (default 64K)", &block_arg, 0,
+			  NULL},
+	[O_FORCE] = {"force", NULL, "destroy: deactivate active volumes first", &force, 0, NULL},
+	[O_PURGE] = {"purge", NULL, "destroy: also forget the pool and remove its files", &purge, 0, NULL},
+};
 
 /* pool_report: what lib/pool tells people goes to stderr as a warning. */
 static void report(const char *fmt, ...)
@@ -199,207 +112,197 @@ static int list_one(const struct pool_volume *v, void *ctx)
 }
 
 /* The pool verbs print its state; ST is filled by the call. */
-static int pool_result(int rc, struct install *in, const struct pool_state *st)
+static int pool_result(int rc, const struct pool_state *st)
 {
 	if (rc < 0)
 		xdie(0);
-	install_release(in);
 	print_state(st);
-	return finish(0);
+	return 0;
 }
 
-static int do_create(int argc, char **argv)
+static int do_create(struct install *in, int argc, char **argv)
 {
 	struct pool_state st;
-	struct install in;
 
 	(void)argc;
 	(void)argv;
-	if (!size_arg)
-		xusage("create needs --size SIZE");
 	params.size = xsize("size", size_arg);
 	if (metadata_arg)
 		params.metadata_size = xsize("metadata size", metadata_arg);
 	if (block_arg)
 		params.block_size = xsize("block size", block_arg);
-	xinstall_load(&in);
-	return pool_result(pool_create(&in, &params, &st), &in, &st);
+	return pool_result(pool_create(in, &params, &st), &st);
 }
 
-static int do_activate(int argc, char **argv)
+static int do_activate(struct install *in, int argc, char **argv)
 {
 	struct pool_volume v;
 	struct pool_state st;
-	struct install in;
 
-	xinstall_load(&in);
-	if (argc < 2)
-		return pool_result(pool_activate(&in, &st), &in, &st);
-	if (pool_volume_activate(&in, argv[1], &v) < 0)
+	if (argc < 1)
+		return pool_result(pool_activate(in, &st), &st);
+	if (pool_volume_activate(in, argv[0], &v) < 0)
 		xdie(0);
-	install_release(&in);
 	print_volume(&v);
-	return finish(0);
+	return 0;
 }
 
-static int do_status(int argc, char **argv)
+static int do_status(struct install *in, int argc, char **argv)
 {
 	struct pool_state st;
-	struct install in;
 
 	(void)argc;
 	(void)argv;
-	xinstall_load(&in);
-	return pool_result(pool_status(&in, &st), &in, &st);
+	return pool_result(pool_status(in, &st), &st);
 }
 
-static int do_grow(int argc, char **argv)
+static int do_grow(struct install *in, int argc, char **argv)
 {
 	struct pool_state st;
-	struct install in;
 	uint64_t size;
 
 	(void)argc;
 	(void)argv;
-	if (!size_arg)
-		xusage("grow needs --size SIZE");
 	size = xsize("size", size_arg);
-	xinstall_load(&in);
-	return pool_result(pool_grow(&in, size, &st), &in, &st);
+	return pool_result(pool_grow(in, size, &st), &st);
 }
 
-static int do_destroy(int argc, char **argv)
+static int do_destroy(struct install *in, int argc, char **argv)
 {
-	struct install in;
 	char name[POOL_NAME_LEN];
 
 	(void)argc;
 	(void)argv;
-	xinstall_load(&in);
-	if (pool_destroy(&in, force, purge) < 0)
+	if (pool_destroy(in, force != NULL, purge != NULL) < 0)
 		xdie(0);
-	pool_name(&in, name, sizeof(name));
-	install_release(&in);
+	pool_name(in, name, sizeof(name));
 	out_record_begin(&out);
 	out_str(&out, "pool", name);
-	out_bool(&out, "purged", purge);
+	out_bool(&out, "purged", purge != NULL);
 	out_record_end(&out);
-	return finish(0);
+	return 0;
 }
 
-static int do_import(int argc, char **argv)
+static int do_import(struct install *in, int argc, char **argv)
 {
 	struct pool_volume v;
-	struct install in;
 
 	(void)argc;
-	xname("image name", argv[1]);
-	xinstall_load(&in);
-	if (pool_import(&in, argv[1], argv[2], isatty(2) && !common.quiet ? progress : NULL, &v) < 0)
+	if (pool_import(in, argv[0], argv[1], isatty(2) && !common.quiet ? progress : NULL, &v) < 0)
 		xdie(0);
-	install_release(&in);
 	print_volume(&v);
-	return finish(0);
+	return 0;
 }
 
-static int do_clone(int argc, char **argv)
+static int do_clone(struct install *in, int argc, char **argv)
 {
 	struct pool_volume v;
-	struct install in;
 	uint64_t size = 0;
 
 	(void)argc;
-	xname("image name", argv[1]);
-	xname("owner", argv[2]);
 	if (size_arg)
 		size = xsize("size", size_arg);
-	xinstall_load(&in);
-	if (pool_clone(&in, argv[1], argv[2], size, &v) < 0)
+	if (pool_clone(in, argv[0], argv[1], size, &v) < 0)
 		xdie(0);
-	install_release(&in);
 	print_volume(&v);
-	return finish(0);
+	return 0;
 }
 
-static int do_deactivate(int argc, char **argv)
+static int do_deactivate(struct install *in, int argc, char **argv)
 {
 	struct pool_volume v;
-	struct install in;
 
 	(void)argc;
-	xinstall_load(&in);
-	if (pool_volume_deactivate(&in, argv[1], &v) < 0)
+	if (pool_volume_deactivate(in, argv[0], &v) < 0)
 		xdie(0);
-	install_release(&in);
 	print_volume(&v);
-	return finish(0);
+	return 0;
 }
 
-static int do_delete(int argc, char **argv)
+static int do_delete(struct install *in, int argc, char **argv)
 {
 	struct pool_volume v;
-	struct install in;
 	int found;
 
 	(void)argc;
-	xinstall_load(&in);
-	if (pool_volume_delete(&in, argv[1], &v, &found) < 0)
+	if (pool_volume_delete(in, argv[0], &v, &found) < 0)
 		xdie(0);
-	install_release(&in);
 	if (found)
 		print_volume(&v);
-	return finish(0);
+	return 0;
 }
 
-static int do_list(int argc, char **argv)
+static int do_list(struct install *in, int argc, char **argv)
 {
-	struct install in;
 
 	(void)argc;
 	(void)argv;
-	xinstall_load(&in);
 	out_list_begin(&out);
-	if (pool_list(&in, list_one, NULL) < 0)
+	if (pool_list(in, list_one, NULL) < 0)
 		xdie(0);
 	out_list_end(&out);
-	install_release(&in);
-	return finish(0);
+	return 0;
 }
 
+#define V_POOL (V_INSTALL | V_TABLES | V_CHANGE)
+
 static const struct verb verbs[] = {
-	{"create", do_create, 0, 0},
-	{"activate", do_activate, 0, 1},
-	{"status", do_status, 0, 0},
-	{"grow", do_grow, 0, 0},
-	{"destroy", do_destroy, 0, 0},
-	{"import", do_import, 2, 2},
-	{"clone", do_clone, 2, 2},
-	{"deactivate", do_deactivate, 1, 1},
-	{"delete", do_delete, 1, 1},
-	{"list", do_list, 0, 0},
+	{.name = "create", .operands = "",
+	 .opts = OPT(O_SIZE) | OPT(O_DATA_DEV) | OPT(O_METADATA_SIZE) | OPT(O_BLOCK_SIZE), .required = OPT(O_SIZE),
+	 .flags = V_POOL, .run = do_create, .heading = "the pool:",
+	 .help = "create the pool: file-backed (sparse pool/data.img and\n"
+		 "pool/metadata.img on loop devices) unless --data-dev"},
+	{.name = "activate", .operands = "[VOLUME]", .flags = V_POOL, .run = do_activate,
+	 .help = "after a reboot: re-attach the loops, check the metadata\n"
+		 "(thin_check), start the pool, settle interrupted work;\n"
+		 "with VOLUME: activate a volume (an image read-only)"},
+	{.name = "status", .operands = "", .flags = V_INSTALL, .run = do_status,
+	 .help = "data and metadata use, mode, transaction id"},
+	{.name = "grow", .operands = "", .opts = OPT(O_SIZE), .required = OPT(O_SIZE), .flags = V_POOL,
+	 .run = do_grow, .help = "grow the pool (never shrinks)"},
+	{.name = "destroy", .operands = "", .opts = OPT(O_FORCE) | OPT(O_PURGE), .flags = V_INSTALL | V_CHANGE,
+	 .run = do_destroy,
+	 .help = "remove the volumes and the pool from the kernel (refused\n"
+		 "while volumes are active unless --force); --purge also\n"
+		 "forgets them and removes the pool's files"},
+	{.name = "import", .operands = "IMAGE FILE", .flags = V_POOL, .run = do_import, .heading = "volumes:",
+	 .help = "copy FILE into a new read-only base volume IMAGE"},
+	{.name = "clone", .operands = "IMAGE OWNER", .opts = OPT(O_SIZE), .flags = V_POOL, .run = do_clone,
+	 .help = "snapshot IMAGE for OWNER and activate it (grow only)"},
+	{.name = "deactivate", .operands = "VOLUME", .flags = V_POOL, .run = do_deactivate,
+	 .help = "remove a volume's device, keep its data"},
+	{.name = "delete", .operands = "VOLUME", .flags = V_INSTALL | V_CHANGE, .run = do_delete,
+	 .help = "deactivate and delete a volume and its data; absent:\n"
+		 "succeed, print nothing (JSON: {})"},
+	{.name = "list", .operands = "", .flags = V_INSTALL, .run = do_list, .help = "every volume of the pool"},
 	{0},
 };
 
-/* Which verbs take which options: anything else is a usage error. */
-static void check_options(const char *verb)
-{
-	int is = 0;
-
-	if ((params.data_dev || metadata_arg || block_arg) && strcmp(verb, "create") != 0)
-		xusage("--data-dev, --metadata-size and --block-size go with 'create'");
-	is = strcmp(verb, "create") == 0 || strcmp(verb, "grow") == 0 || strcmp(verb, "clone") == 0;
-	if (size_arg && !is)
-		xusage("--size goes with 'create', 'grow' and 'clone'");
-	if ((force || purge) && strcmp(verb, "destroy") != 0)
-		xusage("--force and --purge go with 'destroy'");
-}
+static const struct applet applet = {
+	verbs, options, ARRAY_SIZE(options), "print each external command on stderr",
+	"VOLUME is an owner (its VM volume) or a full device name\n"
+	"(such as ember-a3f4-img-debian)",
+	"\n"
+	"output:\n"
+	"  create, activate, status, grow: one line (JSON: an object): pool mode\n"
+	"    transaction_id data_used data_size data_percent metadata_used metadata_size\n"
+	"    metadata_percent block_size data_dev volumes faulty pending\n"
+	"  import, clone, activate VOLUME, deactivate, delete: one line per volume, as\n"
+	"    list (JSON: an object); list: one line per volume (JSON: an array): name\n"
+	"    thin_id size state owner image active device\n"
+	"  destroy: pool purged\n"
+	"  sizes are in bytes; a warning goes to stderr when data or metadata use is 80%\n"
+	"  or more\n"
+	"\n"
+	"exit codes:\n"
+	"  0 ok   1 no such pool or volume   100 usage or bad input\n"
+	"  101 internal error, corrupt state or damaged metadata\n"
+	"  102 refused (exists with other parameters, active, wrong state)\n"
+	"  111 system failure (retry may work)\n",
+};
 
 int pool_main(int argc, char **argv)
 {
-	int first = xparse_options(argc, argv, usage, options, option);
-
-	if (first < argc)
-		check_options(argv[first]);
 	pool_report = report;
-	return xrun_verb(verbs, argc - first, argv + first);
+	return xrun(&applet, argc, argv);
 }

@@ -21,6 +21,9 @@ static const char *const schema[] = {
 	" PRIMARY KEY (range, slot)) STRICT, WITHOUT ROWID",
 };
 
+const struct tables cidalloc_tables = {"cidalloc", schema, ARRAY_SIZE(schema), "cidalloc_leases",
+					"SELECT owner, created FROM cidalloc_leases ORDER BY owner"};
+
 static int bounds(void *ctx, const char *range, const char *tag, int64_t *lo, int64_t *hi);
 
 static const struct slot_table table = {
@@ -33,22 +36,6 @@ static const struct slot_table table = {
 int cidalloc_probe_device(void *ctx, uint32_t cid)
 {
 	return vsock_probe_cid(ctx ? (const char *)ctx : VSOCK_DEVICE, cid);
-}
-
-static int cidalloc_db(struct install *in, struct db **db, int create)
-{
-	int rc;
-
-	if (install_db(in, db) < 0)
-		return -1;
-	if (!create) {
-		rc = db_has_table(*db, "cidalloc_leases");
-		if (rc <= 0)
-			return rc;
-	}
-	if (db_migrate(*db, "cidalloc", schema, (int)(sizeof(schema) / sizeof(schema[0]))) < 0)
-		return -1;
-	return 1;
 }
 
 /* The slot allocator's skip: a CID the probe reports held. Once the probe
@@ -105,7 +92,7 @@ int cidalloc_alloc(struct install *in, const char *owner, cidalloc_probe_fn prob
 	int rc;
 
 	*created = 0;
-	if (cidalloc_db(in, &db, 1) < 0 || db_begin(db) < 0)
+	if (tables_open(in, &cidalloc_tables, 1, &db) < 0 || db_begin(db) < 0)
 		return -1;
 	rc = slot_get(db, &table, owner, &l);
 	if (rc == 1) {
@@ -143,10 +130,10 @@ int cidalloc_release(struct install *in, const char *owner, struct cidalloc *c)
 	struct db *db;
 	int rc;
 
-	rc = cidalloc_db(in, &db, 0);
+	rc = tables_open(in, &cidalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
-	if (db_begin(db) < 0)
+	if (db_begin_freeing(db) < 0)
 		return -1;
 	rc = slot_release(db, &table, owner, bounds, NULL, &l);
 	if (rc < 0) {
@@ -170,7 +157,7 @@ int cidalloc_show(struct install *in, const char *owner, struct cidalloc *c)
 	struct db *db;
 	int rc;
 
-	rc = cidalloc_db(in, &db, 0);
+	rc = tables_open(in, &cidalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
 	rc = slot_get(db, &table, owner, &l);
@@ -204,7 +191,7 @@ int cidalloc_list(struct install *in, struct cidalloc_list *l)
 
 	l->v = NULL;
 	l->n = 0;
-	rc = cidalloc_db(in, &db, 0);
+	rc = tables_open(in, &cidalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
 	if (slot_each(db, &table, CIDALLOC_RANGE, collect, &c) < 0) {
@@ -291,7 +278,7 @@ int cidalloc_check(struct install *in, slot_report_fn report, void *ctx)
 	memset(&c, 0, sizeof(c));
 	c.report = report;
 	c.ctx = ctx;
-	rc = cidalloc_db(in, &db, 0);
+	rc = tables_open(in, &cidalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
 	if (db_exec(db, "BEGIN") < 0)

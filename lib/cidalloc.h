@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "install.h"
+#include "tables.h"
 #include "name.h"
 #include "slot.h"
 
@@ -52,5 +53,8 @@ void cidalloc_list_release(struct cidalloc_list *l);
 /* The invariants: every CID within 3 .. 2^32-2 and in the one range, no CID
  * held twice, the free list whole. Returns how many anomalies, -1 on error. */
 int cidalloc_check(struct install *in, slot_report_fn report, void *ctx);
+
+/* Its tables, for the one opener and the owners reconcile lists. */
+extern const struct tables cidalloc_tables;
 
 #endif

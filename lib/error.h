@@ -24,6 +24,13 @@ int error_errnum(int errnum, const char *fmt, ...) __attribute__((format(printf,
 /* Attach a hint line ("hint: ...") to the recorded error. */
 void error_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* S as it is echoed in a message, one way everywhere: in single quotes,
+ * control characters, quotes and backslashes escaped (\n, \x1b, \'), clipped
+ * past QUOTE_MAX bytes with "..." inside the quotes. The result lives in one
+ * of a few static buffers: use it in the message being made, keep it no longer. */
+#define QUOTE_MAX 64
+const char *quote(const char *s);
+
 const char *error_message(void);
 const char *error_hint_text(void);
 int error_exit_code(void);

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,55 @@
 #include <unistd.h>
 
 #include "error.h"
+
+/* write(2) (OFFSET < 0) or pwrite(2) at OFFSET, all of BUF. */
+static int write_whole(int fd, const void *buf, size_t len, off_t offset)
+{
+	const char *p = buf;
+	ssize_t r;
+
+	while (len > 0) {
+		r = offset < 0 ? write(fd, p, len) : pwrite(fd, p, len, offset);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		p += r;
+		len -= (size_t)r;
+		if (offset >= 0)
+			offset += r;
+	}
+	return 0;
+}
+
+int file_write_all(int fd, const void *buf, size_t len)
+{
+	return write_whole(fd, buf, len, -1);
+}
+
+int file_pwrite_all(int fd, const void *buf, size_t len, off_t offset)
+{
+	return write_whole(fd, buf, len, offset < 0 ? 0 : offset);
+}
+
+ssize_t file_read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t done = 0;
+	ssize_t r;
+
+	while (done < len) {
+		r = read(fd, p + done, len - done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
 
 int file_read(const char *path, char **data, size_t *len)
 {
@@ -37,14 +87,12 @@ int file_read(const char *path, char **data, size_t *len)
 			buf = p;
 			cap *= 2;
 		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
+		r = file_read_all(fd, buf + n, cap - n - 1);
 		if (r < 0)
 			goto fail;
-		if (r == 0)
-			break;
 		n += (size_t)r;
+		if (n + 1 < cap)
+			break; /* short of what was asked: the end */
 	}
 	buf[n] = '\0';
 	close(fd);
@@ -85,8 +133,6 @@ static int fsync_dir_of(const char *path)
 int file_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
 	char tmp[PATH_MAX];
-	size_t done = 0;
-	ssize_t r;
 	int fd;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
@@ -94,15 +140,7 @@ int file_write_atomic(const char *path, const char *data, size_t len, mode_t mod
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return error_errno("unable to create '%s'", tmp);
-	while (done < len) {
-		r = write(fd, data + done, len - done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto fail;
-		done += (size_t)r;
-	}
-	if (fsync(fd) < 0)
+	if (file_write_all(fd, data, len) < 0 || fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -118,6 +156,39 @@ fail:
 		close(fd);
 	unlink(tmp);
 	return -1;
+}
+
+int file_remove_stale_tmp(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base, *p;
+	char dir[PATH_MAX];
+	struct dirent *e;
+	size_t n;
+	long pid;
+	DIR *d;
+
+	if (!slash ||
+	    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >= (int)sizeof(dir))
+		return 0;
+	base = slash + 1;
+	n = strlen(base);
+	d = opendir(dir[0] ? dir : "/");
+	if (!d)
+		return error_errno("unable to read directory '%s'", dir);
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, base, n) != 0 || strncmp(e->d_name + n, ".tmp.", 5) != 0)
+			continue;
+		p = e->d_name + n + 5;
+		if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 9)
+			continue;
+		pid = strtol(p, NULL, 10);
+		/* a writer that still runs (or a pid we may not signal) keeps its file */
+		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+	return 0;
 }
 
 int file_mkdirs(const char *path, mode_t mode)

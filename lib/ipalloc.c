@@ -26,6 +26,9 @@ static const char *const schema[] = {
 	" last INTEGER NOT NULL) STRICT",
 };
 
+const struct tables ipalloc_tables = {"ipalloc", schema, ARRAY_SIZE(schema), "ipalloc_leases",
+					"SELECT owner, created FROM ipalloc_leases ORDER BY owner"};
+
 static int bounds(void *ctx, const char *range, const char *tag, int64_t *lo, int64_t *hi);
 
 static const struct slot_table table = {
@@ -194,24 +197,6 @@ static int corrupt(const struct slot_lease *l)
 	return -1;
 }
 
-/* The database, with the tables when CREATE; 0 when !CREATE and there are
- * none yet (nothing was ever allocated), else 1. */
-static int ipalloc_db(struct install *in, struct db **db, int create)
-{
-	int rc;
-
-	if (install_db(in, db) < 0)
-		return -1;
-	if (!create) {
-		rc = db_has_table(*db, "ipalloc_leases");
-		if (rc <= 0)
-			return rc;
-	}
-	if (db_migrate(*db, "ipalloc", schema, (int)(sizeof(schema) / sizeof(schema[0]))) < 0)
-		return -1;
-	return 1;
-}
-
 /* A reserved address in the slot? Reserved slots are sorted for bsearch. */
 struct reserved {
 	int64_t *slots;
@@ -269,6 +254,11 @@ static int claim_subnet(struct db *db, const struct cidr *c, enum ipalloc_mode m
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return db_error(db, "unable to read the subnets in use");
+	/* a p2p subnet taken into use is off the host's networks and routes,
+	 * as init keeps the installation's (its TAPs would take them over);
+	 * a shared subnet's gateway may be the host's own */
+	if (m == IPALLOC_P2P && install_host_free(c, 0, EXIT_REFUSED, "subnet") < 0)
+		return -1;
 	if (db_prepare(db, &st, "INSERT INTO ipalloc_subnets (subnet, mode, first, last) VALUES (?, ?, ?, ?)") < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
@@ -321,6 +311,26 @@ static int same_request(const struct ipalloc *a, const struct ipalloc_request *r
 	return 0;
 }
 
+/* What A hands out must be no address of the host's (install_host_free,
+ * the rule init applies to the installation's subnet): a p2p block's host
+ * side becomes a TAP's address, so the block may not touch a host network
+ * or route (one that came after its subnet was taken into use); a single
+ * address only may not be one a link has (the gateway of a shared subnet
+ * is often the host's own). */
+static int host_free(const struct ipalloc *a)
+{
+	struct cidr c;
+
+	if (a->mode == IPALLOC_P2P) {
+		c.addr = a->first;
+		c.prefix = 30;
+		return install_host_free(&c, 0, EXIT_REFUSED, "block");
+	}
+	c.addr = a->guest;
+	c.prefix = 32;
+	return install_host_free(&c, 1, EXIT_REFUSED, "address");
+}
+
 static int full(const struct ipalloc_request *r, int64_t lo, int64_t hi, const struct reserved *res)
 {
 	char text[CIDR_LEN];
@@ -365,7 +375,7 @@ int ipalloc_alloc(struct install *in, const char *owner, const struct ipalloc_re
 	space.skip = skip_reserved;
 	space.ctx = &res;
 
-	if (ipalloc_db(in, &db, 1) < 0 || db_begin(db) < 0)
+	if (tables_open(in, &ipalloc_tables, 1, &db) < 0 || db_begin(db) < 0)
 		return -1;
 	rc = slot_get(db, &table, owner, &l);
 	if (rc < 0)
@@ -397,6 +407,8 @@ int ipalloc_alloc(struct install *in, const char *owner, const struct ipalloc_re
 		corrupt(&l);
 		goto out;
 	}
+	if (host_free(a) < 0)
+		goto out;
 	if (db_commit(db) < 0)
 		return -1;
 	*created = 1;
@@ -412,10 +424,10 @@ int ipalloc_release(struct install *in, const char *owner, struct ipalloc *a)
 	struct db *db;
 	int rc;
 
-	rc = ipalloc_db(in, &db, 0);
+	rc = tables_open(in, &ipalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
-	if (db_begin(db) < 0)
+	if (db_begin_freeing(db) < 0)
 		return -1;
 	rc = slot_release(db, &table, owner, bounds, NULL, &l);
 	if (rc == 1 && drop_subnet_if_empty(db, l.range) < 0)
@@ -438,7 +450,7 @@ int ipalloc_show(struct install *in, const char *owner, struct ipalloc *a)
 	struct db *db;
 	int rc;
 
-	rc = ipalloc_db(in, &db, 0);
+	rc = tables_open(in, &ipalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
 	rc = slot_get(db, &table, owner, &l);
@@ -484,7 +496,7 @@ int ipalloc_list(struct install *in, const struct cidr *subnet, struct ipalloc_l
 
 	l->v = NULL;
 	l->n = 0;
-	rc = ipalloc_db(in, &db, 0);
+	rc = tables_open(in, &ipalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
 	if (subnet)
@@ -645,7 +657,7 @@ int ipalloc_check(struct install *in, slot_report_fn report, void *ctx)
 	memset(&c, 0, sizeof(c));
 	c.report = report;
 	c.ctx = ctx;
-	rc = ipalloc_db(in, &db, 0);
+	rc = tables_open(in, &ipalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
 	/* one read transaction: a consistent picture while others allocate */

@@ -20,6 +20,7 @@
 
 #include "cidr.h"
 #include "install.h"
+#include "tables.h"
 #include "name.h"
 #include "slot.h"
 
@@ -92,5 +93,8 @@ void ipalloc_list_release(struct ipalloc_list *l);
  * no overlapping blocks, every subnet recorded, the free list whole. REPORT
  * is called once per anomaly; returns how many, -1 on error. */
 int ipalloc_check(struct install *in, slot_report_fn report, void *ctx);
+
+/* Its tables, for the one opener and the owners reconcile lists. */
+extern const struct tables ipalloc_tables;
 
 #endif

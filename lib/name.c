@@ -1,5 +1,7 @@
 #include "name.h"
 
+#include <string.h>
+
 #include "error.h"
 
 static int lower_digit(char c)
@@ -23,9 +25,9 @@ int name_check(const char *what, const char *s)
 {
 	if (name_valid(s))
 		return 0;
-	error_code(EXIT_USAGE, "invalid %s '%s'", what, s ? s : "");
-	error_hint("a %s is 1 to 32 characters of a-z, 0-9, '_' and '-', starting with a letter or digit",
-		   what);
+	error_code(EXIT_USAGE, "invalid %s %s", what, quote(s));
+	error_hint("%s %s is 1 to 32 characters of a-z, 0-9, '_' and '-', starting with a letter or digit",
+		   strchr("aeiou", what[0]) ? "an" : "a", what);
 	return -1;
 }
 

@@ -37,6 +37,7 @@
 
 #include "cidr.h"
 #include "install.h"
+#include "tables.h"
 #include "name.h"
 #include "output.h"
 
@@ -142,5 +143,8 @@ int nat_check(struct install *in, nat_report_fn report, void *ctx);
 int nat_flush(struct install *in, struct nat_list *l);
 /* Remove this installation's rules and chains (ember-nat flush). */
 int nat_teardown(struct install *in);
+
+/* Its tables, for the one opener and the owners reconcile lists. */
+extern const struct tables nat_tables;
 
 #endif

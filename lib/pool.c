@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
+#include "crash.h"
 #include "dm.h"
 #include "error.h"
 #include "file.h"
@@ -217,31 +218,14 @@ static const char *const schema[] = {
     " PRIMARY KEY (kind, name)) STRICT;",
     /* an import whose copy is whole: a crash after it completes the import */
     "ALTER TABLE pool_volume ADD COLUMN copied INTEGER NOT NULL DEFAULT 0;",
+    /* the creation time has one name in every table */
+    "ALTER TABLE pool_volume ADD COLUMN created INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE pool_volume SET created = updated;",
 };
 
-/* SIGKILL ourselves at STEP when EMBER_POOL_CRASH names it: the crash tests
- * stop a run dead at each step and check that the next run repairs it. */
-static void crash_point(const char *step)
-{
-	const char *want = getenv("EMBER_POOL_CRASH");
-
-	if (want && strcmp(want, step) == 0)
-		kill(getpid(), SIGKILL);
-}
-
-/* -1 (an error recorded) when EMBER_POOL_FAIL lists STEP: the tests make a
- * step fail that the kernel they run on never fails, to prove what the
- * failure leaves behind. */
-static int fail_point(const char *step)
-{
-	const char *want = getenv("EMBER_POOL_FAIL");
-	size_t n = strlen(step);
-
-	for (; want && *want; want += strcspn(want, ","), want += *want == ',')
-		if (strncmp(want, step, n) == 0 && (want[n] == ',' || want[n] == '\0'))
-			return error_code(EXIT_TEMP, "%s failed (EMBER_POOL_FAIL)", step);
-	return 0;
-}
+/* The owners are those of the VM volumes. */
+const struct tables pool_tables = {"pool", schema, ARRAY_SIZE(schema), "pool",
+				   "SELECT name, created FROM pool_volume WHERE kind = 'vm' ORDER BY name"};
 
 static int load_row(struct ctx *c)
 {
@@ -282,14 +266,16 @@ enum { CTX_NO_LOCK, CTX_LOCK, CTX_TRY_LOCK };
 static int ctx_open(struct ctx *c, struct install *in, int lock)
 {
 	char path[PATH_MAX];
+	int rc;
 
 	memset(c, 0, sizeof(*c));
 	c->in = in;
 	c->lock = -1;
 	pool_name(in, c->pool, sizeof(c->pool));
 	uuid_of(in, "pool", NULL, c->pool_uuid, sizeof(c->pool_uuid));
-	if (install_db(in, &c->db) < 0 || db_migrate(c->db, "pool", schema, (int)(sizeof(schema) / sizeof(schema[0]))) < 0)
-		return -1;
+	rc = tables_open(in, &pool_tables, 1, &c->db);
+	if (rc <= 0)
+		return rc; /* 0: a reading verb, and no pool was ever recorded */
 	if (lock) {
 		if (install_path(in, path, sizeof(path), "locks") < 0 ||
 		    file_mkdirs(path, 0700) < 0 ||
@@ -720,8 +706,8 @@ static int vrow_insert(struct ctx *c, struct vrow *r, long long op_tid)
 	snprintf(r->state, sizeof(r->state), "creating");
 	if (db_exec(c->db, "UPDATE pool SET next_thin_id = next_thin_id + 1 WHERE id = 1") < 0 ||
 	    db_prepare(c->db, &st,
-		       "INSERT INTO pool_volume (" VROW_COLUMNS ", updated) "
-		       "VALUES (?, ?, ?, ?, nullif(?, ''), 'creating', ?, 0, ?)") < 0)
+		       "INSERT INTO pool_volume (" VROW_COLUMNS ", updated, created) "
+		       "VALUES (?, ?, ?, ?, nullif(?, ''), 'creating', ?, 0, ?7, ?7)") < 0)
 		goto out;
 	sqlite3_bind_text(st, 1, r->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->ident, -1, SQLITE_STATIC);
@@ -848,15 +834,15 @@ static int volume_remove(struct ctx *c, const struct vrow *r, int crash)
 	if (vrow_set_state(c, r, "deleting", tid + 1) < 0)
 		return -1;
 	if (crash)
-		crash_point("delete-recorded");
+		crash_point("pool-delete-recorded");
 	if (thin_delete(c, r->thin_id) < 0)
 		return -1;
 	if (crash)
-		crash_point("delete-deleted");
+		crash_point("pool-delete-deleted");
 	if (set_tid(c, tid, tid + 1) < 0)
 		return -1;
 	if (crash)
-		crash_point("delete-committed");
+		crash_point("pool-delete-committed");
 	return vrow_drop(c, r, tid + 1);
 }
 
@@ -972,10 +958,10 @@ static int reload_pool(struct ctx *c)
 	 * the larger data and metadata devices */
 	if (dmdev_reload(c->pool, c->size / 512, "thin-pool", table) < 0)
 		return -1;
-	crash_point("grow-reloaded");
+	crash_point("pool-grow-reloaded");
 	if (dmdev_suspend(c->pool) < 0)
 		return -1;
-	crash_point("grow-suspended");
+	crash_point("pool-grow-suspended");
 	return dmdev_resume(c->pool);
 }
 
@@ -1241,10 +1227,10 @@ static int build_pool(struct ctx *c)
 		if (!c->data_dev[0] && (file_path(c, "data.img", path, sizeof(path)) < 0 ||
 					make_file(path, c->size, 1) < 0))
 			return -1;
-		crash_point("create-files");
+		crash_point("pool-create-files");
 		if (start_pool(c, 0) < 0)
 			return -1;
-		crash_point("create-started");
+		crash_point("pool-create-started");
 	}
 	if (db_exec(c->db, "UPDATE pool SET state = 'ready' WHERE id = 1") < 0)
 		return -1;
@@ -1289,7 +1275,7 @@ int pool_create(struct install *in, const struct pool_params *given, struct pool
 	} else {
 		if (insert_pool(&c, &p) < 0 || load_row(&c) < 0)
 			goto out;
-		crash_point("create-recorded");
+		crash_point("pool-create-recorded");
 	}
 	if (build_pool(&c) < 0 || fill_state(&c, st) < 0)
 		goto out;
@@ -1425,7 +1411,7 @@ int pool_grow(struct install *in, uint64_t size, struct pool_state *st)
 			 c.size, c.metadata_size);
 		if (db_exec(c.db, sql) < 0)
 			goto out;
-		crash_point("grow-recorded");
+		crash_point("pool-grow-recorded");
 		if (reload_pool(&c) < 0)
 			goto out;
 	}
@@ -1637,17 +1623,16 @@ static int ready(const struct vrow *r, const char *volume)
 /* Create the thin device of a new record R: record, message, move the
  * pool's transaction id on. ORIGIN >= 0: a snapshot of that thin id, whose
  * device (when active) is suspended around it. */
-static int thin_create(struct ctx *c, struct vrow *r, const struct vrow *origin, const char *step)
+static int thin_create(struct ctx *c, struct vrow *r, const struct vrow *origin)
 {
-	char msg[64], stepname[32], name[POOL_NAME_LEN], uuid[DMDEV_UUID_LEN];
+	char msg[64], name[POOL_NAME_LEN], uuid[DMDEV_UUID_LEN];
 	struct dmdev_info info;
 	long long tid = kernel_tid(c);
 	int suspended = 0, rc, e;
 
 	if (tid < 0 || vrow_insert(c, r, tid + 1) < 0)
 		return -1;
-	snprintf(stepname, sizeof(stepname), "%s-recorded", step);
-	crash_point(stepname);
+	crash_point(origin ? "pool-clone-recorded" : "pool-import-recorded");
 	if (origin) {
 		snprintf(msg, sizeof(msg), "create_snap %lld %lld", r->thin_id, origin->thin_id);
 		if ((rc = volume_device(c, origin, &info)) < 0)
@@ -1678,12 +1663,10 @@ static int thin_create(struct ctx *c, struct vrow *r, const struct vrow *origin,
 		}
 		goto undo;
 	}
-	snprintf(stepname, sizeof(stepname), "%s-created", step);
-	crash_point(stepname);
-	if (fail_point("create-commit") < 0 || set_tid(c, tid, tid + 1) < 0)
+	crash_point(origin ? "pool-clone-created" : "pool-import-created");
+	if (fail_point("pool-create-commit") < 0 || set_tid(c, tid, tid + 1) < 0)
 		goto made;
-	snprintf(stepname, sizeof(stepname), "%s-committed", step);
-	crash_point(stepname);
+	crash_point(origin ? "pool-clone-committed" : "pool-import-committed");
 	r->op_tid = tid + 1; /* the caller records it with the ready state */
 	return 0;
 made:
@@ -1694,7 +1677,7 @@ made:
 		struct error_saved saved;
 
 		error_save(&saved);
-		if (fail_point("create-undo") < 0 || thin_delete(c, r->thin_id) < 0)
+		if (fail_point("pool-create-undo") < 0 || thin_delete(c, r->thin_id) < 0)
 			quarantine(c, r, "it was created, but neither committed nor removed");
 		else
 			vrow_drop(c, r, -1);
@@ -1730,7 +1713,7 @@ static int copy_into(int src, const char *file, const char *path, uint64_t size,
 {
 	char *buf = malloc(COPY_CHUNK);
 	uint64_t done = 0;
-	ssize_t n, w;
+	ssize_t n;
 	int dst = -1, rc = -1;
 
 	if (!buf)
@@ -1741,32 +1724,18 @@ static int copy_into(int src, const char *file, const char *path, uint64_t size,
 		goto out;
 	}
 	while (done < size) {
-		n = read(src, buf, COPY_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = file_read_all(src, buf, COPY_CHUNK);
 		if (n < 0) {
 			error_errno("unable to read '%s'", file);
 			goto out;
 		}
 		if (n == 0)
 			break;
-		if (all_zero(buf, (size_t)n)) {
-			done += (uint64_t)n;
-		} else {
-			for (w = 0; w < n;) {
-				ssize_t k = pwrite(dst, buf + w, (size_t)(n - w),
-						   (off_t)(done + (uint64_t)w));
-
-				if (k < 0 && errno == EINTR)
-					continue;
-				if (k < 0) {
-					error_errno("unable to write the image into '%s'", path);
-					goto out;
-				}
-				w += k;
-			}
-			done += (uint64_t)n;
+		if (!all_zero(buf, (size_t)n) && file_pwrite_all(dst, buf, (size_t)n, (off_t)done) < 0) {
+			error_errno("unable to write the image into '%s'", path);
+			goto out;
 		}
+		done += (uint64_t)n;
 		if (progress)
 			progress(done, size);
 	}
@@ -1841,7 +1810,7 @@ int pool_import(struct install *in, const char *image, const char *file, pool_pr
 		rc = 0;
 		goto out;
 	}
-	if (volume_device(&c, &r, &info) < 0 || thin_create(&c, &r, NULL, "import") < 0)
+	if (volume_device(&c, &r, &info) < 0 || thin_create(&c, &r, NULL) < 0)
 		goto out;
 	vrow_names(&c, &r, name, sizeof(name), uuid, sizeof(uuid));
 	dmdev_path(name, path, sizeof(path));
@@ -1860,7 +1829,7 @@ int pool_import(struct install *in, const char *image, const char *file, pool_pr
 	if (vrow_exec(&c, "UPDATE pool_volume SET copied = 1, updated = ?3 WHERE kind = ?1 AND name = ?2",
 		      &r, (long long)time(NULL), 0) < 0)
 		goto out;
-	crash_point("import-copied");
+	crash_point("pool-import-copied");
 	if (vrow_ready(&c, &r, r.op_tid) < 0)
 		goto out;
 	snprintf(r.state, sizeof(r.state), "ready");
@@ -1924,10 +1893,10 @@ int pool_clone(struct install *in, const char *image, const char *owner, uint64_
 		/* a device of that name that is not ours stops it before anything is made */
 		if (volume_device(&c, &r, &info) < 0)
 			goto out;
-		if (thin_create(&c, &r, &base, "clone") < 0 || vrow_ready(&c, &r, r.op_tid) < 0)
+		if (thin_create(&c, &r, &base) < 0 || vrow_ready(&c, &r, r.op_tid) < 0)
 			goto out;
 		snprintf(r.state, sizeof(r.state), "ready");
-		crash_point("clone-ready");
+		crash_point("pool-clone-ready");
 	}
 	if (volume_start(&c, &r, 0) < 0)
 		goto out;
@@ -1990,7 +1959,7 @@ int pool_volume_delete(struct install *in, const char *volume, struct pool_volum
 	fill_volume(&c, &r, v);
 	if (volume_stop(&c, &r) < 0)
 		goto out;
-	crash_point("delete-deactivated");
+	crash_point("pool-delete-deactivated");
 	if (volume_remove(&c, &r, 1) < 0)
 		goto out;
 	v->active = 0;

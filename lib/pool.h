@@ -22,6 +22,7 @@
 
 #include "install.h"
 #include "output.h"
+#include "tables.h"
 
 #define POOL_NAME_LEN 96
 
@@ -108,5 +109,8 @@ int pool_volume_deactivate(struct install *in, const char *volume, struct pool_v
 /* *FOUND = 0 when there was no such volume (which is no error). */
 int pool_volume_delete(struct install *in, const char *volume, struct pool_volume *v, int *found);
 int pool_list(struct install *in, int (*fn)(const struct pool_volume *v, void *ctx), void *ctx);
+
+/* Its tables, for the one opener and the owners reconcile lists. */
+extern const struct tables pool_tables;
 
 #endif

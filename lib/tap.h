@@ -16,6 +16,7 @@
 
 #include "cidr.h"
 #include "install.h"
+#include "tables.h"
 #include "name.h"
 #include "output.h"
 
@@ -91,5 +92,8 @@ int tap_list(struct install *in, int all, struct tap_list *l);
 void tap_list_release(struct tap_list *l);
 /* Remove every TAP that provably belongs to this installation. */
 int tap_teardown(struct install *in);
+
+/* Its tables, for the one opener and the owners reconcile lists. */
+extern const struct tables tap_tables;
 
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "error.h"
 #include "probe.h"
 #include "spawn.h"
@@ -468,7 +469,7 @@ int dmdev_thin_check(const char *metadata_dev)
 	size_t i;
 	int rc;
 
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !argv[0]; i++)
+	for (i = 0; i < ARRAY_SIZE(dirs) && !argv[0]; i++)
 		if (access(dirs[i], X_OK) == 0)
 			argv[0] = dirs[i];
 	if (!argv[0])

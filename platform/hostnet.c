@@ -3,10 +3,15 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
+#include "file.h"
+
+#define ROUTES "/proc/net/route"
 
 static int prefix_of(uint32_t mask)
 {
@@ -17,7 +22,7 @@ static int prefix_of(uint32_t mask)
 	return p;
 }
 
-static int overlap_addresses(const struct cidr *c, char *what, size_t n)
+static int overlap_addresses(const struct cidr *c, int exact, char *what, size_t n)
 {
 	struct ifaddrs *ifa, *i;
 	char buf[CIDR_LEN];
@@ -32,7 +37,7 @@ static int overlap_addresses(const struct cidr *c, char *what, size_t n)
 			continue;
 		a.addr = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
 		a.prefix = prefix_of(ntohl(((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr));
-		if (cidr_overlaps(c, &a)) {
+		if (exact ? cidr_contains(c, a.addr) : cidr_overlaps(c, &a)) {
 			cidr_format(&a, buf);
 			snprintf(what, n, "address %s on %s", buf, i->ifa_name);
 			found = 1;
@@ -42,44 +47,77 @@ static int overlap_addresses(const struct cidr *c, char *what, size_t n)
 	return found;
 }
 
-static int overlap_routes(const struct cidr *c, char *what, size_t n)
+int hostnet_parse_routes(const char *text, int (*fn)(const struct hostnet_route *r, void *ctx), void *ctx)
 {
-	char line[512], dev[64], buf[CIDR_LEN];
-	unsigned dst, gw, flags, mask;
-	int found = 0;
-	FILE *f;
+	const char *p = text, *nl;
+	char line[512], dev[IF_NAMESIZE + 1];
+	unsigned dst, mask;
+	int first = 1, rc;
 
-	f = fopen("/proc/net/route", "re");
-	if (!f)
-		return error_errno("unable to read '/proc/net/route'");
-	if (!fgets(line, sizeof(line), f)) /* header */
-		goto out;
-	while (!found && fgets(line, sizeof(line), f)) {
-		struct cidr r;
+	for (; *p; p = *nl ? nl + 1 : nl, first = 0) {
+		struct hostnet_route r;
 
-		if (sscanf(line, "%63s %x %x %x %*d %*d %*d %x", dev, &dst, &gw, &flags, &mask) != 5)
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
+		if (first)
+			continue; /* the header */
+		if (sscanf(line, "%16s %x %*x %x %*d %*d %u %x", dev, &dst, &r.flags, &r.metric, &mask) != 5 ||
+		    strlen(dev) >= IF_NAMESIZE)
 			continue;
+		memcpy(r.dev, dev, strlen(dev) + 1); /* fits: checked just above */
 		/* the file holds network byte order as a native integer */
-		r.addr = ntohl(dst);
-		r.prefix = prefix_of(ntohl(mask));
-		if (r.prefix == 0)
-			continue; /* the default route covers everything: not a conflict */
-		if (cidr_overlaps(c, &r)) {
-			cidr_format(&r, buf);
-			snprintf(what, n, "route %s dev %s", buf, dev);
-			found = 1;
-		}
+		r.dst.addr = ntohl(dst);
+		r.dst.prefix = prefix_of(ntohl(mask));
+		rc = fn(&r, ctx);
+		if (rc)
+			return rc;
 	}
-out:
-	fclose(f);
-	return found;
+	return 0;
 }
 
-int hostnet_overlap(const struct cidr *c, char *what, size_t n)
+int hostnet_each_route(int (*fn)(const struct hostnet_route *r, void *ctx), void *ctx)
 {
-	int rc = overlap_addresses(c, what, n);
+	char text[65536];
+	ssize_t len;
+	int fd;
 
-	if (rc != 0)
+	fd = open(ROUTES, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno("unable to read '%s'", ROUTES);
+	len = file_read_all(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (len < 0)
+		return error_errno("unable to read '%s'", ROUTES);
+	text[len] = '\0';
+	return hostnet_parse_routes(text, fn, ctx);
+}
+
+struct overlap {
+	const struct cidr *c;
+	char *what;
+	size_t n;
+};
+
+static int route_overlaps(const struct hostnet_route *r, void *ctx)
+{
+	struct overlap *o = ctx;
+	char buf[CIDR_LEN];
+
+	if (r->dst.prefix == 0 || !cidr_overlaps(o->c, &r->dst))
+		return 0; /* the default route covers everything: not a conflict */
+	cidr_format(&r->dst, buf);
+	snprintf(o->what, o->n, "route %s dev %s", buf, r->dev);
+	return 1;
+}
+
+int hostnet_overlap(const struct cidr *c, int exact, char *what, size_t n)
+{
+	int rc = overlap_addresses(c, exact, what, n);
+	struct overlap o = {c, what, n};
+
+	if (rc != 0 || exact)
 		return rc;
-	return overlap_routes(c, what, n);
+	return hostnet_each_route(route_overlaps, &o);
 }

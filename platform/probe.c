@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "spawn.h"
 
 static int executable(const char *path)
@@ -34,7 +35,7 @@ int probe_program(const char *program, char *buf, size_t n)
 		if (executable(buf))
 			return 1;
 	}
-	for (i = 0; i < sizeof(sbin) / sizeof(sbin[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(sbin); i++) {
 		snprintf(buf, n, "%s/%s", sbin[i], program);
 		if (executable(buf))
 			return 1;

@@ -60,7 +60,7 @@ check "list -j prints an array" 0 \
 ## release
 check "release prints what was released" 0 "$(rec vm2 10.123.0.4)" ember-ipalloc release vm2
 check "release of an absent owner succeeds quietly" 0 "" ember-ipalloc release vm2
-check "with -j too" 0 "" ember-ipalloc release vm2 -j
+check "with -j: one document, {} (issue 15 item 7)" 0 "{}" ember-ipalloc release vm2 -j
 check "the freed block is the lowest free: handed out next" 0 "$(rec vm4 10.123.0.4)" ember-ipalloc alloc vm4
 check "then the blocks above" 0 "$(rec vm5 10.123.0.12)" ember-ipalloc alloc vm5
 check "release -j prints the object" 0 "$(ember-ipalloc show vm5 -j)" ember-ipalloc release vm5 -j
@@ -143,7 +143,7 @@ bad "a garbage reserved address" "*invalid address 'x' to reserve" ember-ipalloc
 bad "a garbage subnet for list" "*invalid subnet*" ember-ipalloc list --subnet 10.1.2.3
 bad "an unknown option" "ember-ipalloc: unknown option '--frobnicate'*hint: see 'ember-ipalloc --help'" ember-ipalloc alloc vm9 --frobnicate
 bad "an option without its value" "*option '--subnet' needs a value*" ember-ipalloc alloc vm9 --subnet
-bad "--mode with list" "*--mode and --reserve go with 'alloc'*" ember-ipalloc list --mode p2p
+bad "--mode with list" "*--mode goes with 'alloc', not with 'list'*" ember-ipalloc list --mode p2p
 bad "--subnet with release" "*--subnet goes with 'alloc' and 'list'*" ember-ipalloc release vm1 --subnet "$S"
 bad "alloc without an owner" "*'alloc' needs an operand*" ember-ipalloc alloc
 bad "two owners" "*unexpected operand 'vm8'*" ember-ipalloc alloc vm9 vm8

@@ -44,7 +44,7 @@ like "inactive" "$T_OUT" "$P inactive -1 *"
 # a create killed at each step: the same create (or activate) finishes it
 for step in create-recorded create-files create-started; do
 	new_install --instance-id c4e7
-	(EMBER_POOL_CRASH=$step ember-pool create --size 32M; exit $?) >/dev/null 2>&1
+	(EMBER_TEST_CRASH=pool-$step ember-pool create --size 32M; exit $?) >/dev/null 2>&1
 	is "$step: killed at the step" "$?" 137
 	if [ $step = create-files ]; then
 		check "$step: activate finishes it" 0 '*' ember-pool activate

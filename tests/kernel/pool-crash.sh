@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pool-crash: ember-pool killed dead (SIGKILL, EMBER_POOL_CRASH=STEP) at each
+# pool-crash: ember-pool killed dead (SIGKILL, EMBER_TEST_CRASH=pool-STEP) at each
 # step of import, clone and delete; the next run must leave the database and
 # the pool's real thin ids (thin_ls on a metadata snapshot) in agreement.
 . "${T_TOP:-$(dirname "$0")/../..}/tests/lib.sh"
@@ -18,7 +18,7 @@ ember-pool -q import base "$T_TMP/base.img" || { echo "Bail out! import failed";
 crashed() {
 	local step=$1 kind=$2 ident=$3 outcome=$4
 	shift 4
-	(EMBER_POOL_CRASH=$step "$@"; exit $?) >/dev/null 2>&1
+	(EMBER_TEST_CRASH=pool-$step "$@"; exit $?) >/dev/null 2>&1
 	is "$step: killed at the step" "$?" 137
 	check "$step: the next run settles it" 0 '*' ember-pool list
 	is "$step: nothing is left half-way" "$(db "SELECT count(*) FROM pool_volume WHERE state <> 'ready'")" 0
@@ -61,12 +61,12 @@ for o in c1 c2; do
 	check "delete $o after the crash" 0 '*' ember-pool delete $o
 done
 # failures after the pool took the new device, before the change was
-# committed (EMBER_POOL_FAIL makes a step fail that this kernel never fails)
-check "a clone whose commit fails: refused" 111 "" env EMBER_POOL_FAIL=create-commit ember-pool clone base f1
+# committed (EMBER_TEST_FAIL makes a step fail that this kernel never fails)
+check "a clone whose commit fails: refused" 111 "" env EMBER_TEST_FAIL=pool-create-commit ember-pool clone base f1
 like "  saying so" "$T_ERR" "*create-commit failed*"
 is "  the device it made is taken out again: database and pool agree" "$(db_ids)" "$(pool_ids $P)"
 is "  nothing recorded" "$(db "SELECT count(*) FROM pool_volume WHERE name = 'f1'")" 0
-check "a clone whose commit and undo fail: refused" 111 "" env EMBER_POOL_FAIL=create-commit,create-undo ember-pool clone base f2
+check "a clone whose commit and undo fail: refused" 111 "" env EMBER_TEST_FAIL=pool-create-commit,pool-create-undo ember-pool clone base f2
 like "  the id is reported quarantined" "$T_ERR" "*quarantined as faulty: it was created, but neither committed nor removed*"
 is "  kept as faulty, never forgotten while the pool holds it" "$(db "SELECT state FROM pool_volume WHERE name = 'f2'")" faulty
 is "  database and pool agree" "$(db_ids)" "$(pool_ids $P)"
@@ -82,7 +82,7 @@ like "no faulty and no pending volume" "$T_OUT" "* 0 0"
 # An id whose fate cannot be decided: killed after create_snap, and before
 # the next run someone else opens that thin id, so it can be neither rolled
 # back nor kept. It is quarantined as faulty, reported, and never reused.
-(EMBER_POOL_CRASH=clone-created ember-pool clone base c5; exit $?) >/dev/null 2>&1
+(EMBER_TEST_CRASH=pool-clone-created ember-pool clone base c5; exit $?) >/dev/null 2>&1
 id=$(db "SELECT thin_id FROM pool_volume WHERE name = 'c5'")
 pool_dev=$(dmsetup info -c --noheadings -o major,minor $P)
 ok "someone opens thin id $id behind ember's back" dmsetup create intruder --table "0 8 thin $pool_dev $id"

@@ -37,7 +37,7 @@ check "now the import fits" 0 '*' ember-pool import big "$T_TMP/big.img"
 size=256
 for step in grow-recorded grow-reloaded grow-suspended; do
 	size=$((size + 64))
-	(EMBER_POOL_CRASH=$step ember-pool grow --size ${size}M; exit $?) >/dev/null 2>&1
+	(EMBER_TEST_CRASH=pool-$step ember-pool grow --size ${size}M; exit $?) >/dev/null 2>&1
 	is "$step: killed at the step" "$?" 137
 	check "$step: the next status finishes the grow" 0 '*' ember-pool status
 	like "$step: rw at the new size" "$T_OUT" "$P rw * $((size * 1048576)) *"

@@ -511,8 +511,9 @@ static void interface_names(void **state)
 	for (i = 0; i < sizeof(charset) / sizeof(charset[0]); i++) {
 		assert_int_equal(nat_parse_ifname("uplink", charset[i], buf), -1);
 		assert_int_equal(error_exit_code(), EXIT_USAGE);
+		/* the value echoed as every message echoes it: one line */
 		snprintf(want, sizeof(want),
-			 "invalid uplink '%s': only letters, digits, '-', '_' and '.'", charset[i]);
+			 "invalid uplink %s: only letters, digits, '-', '_' and '.'", quote(charset[i]));
 		assert_string_equal(error_message(), want);
 		assert_string_equal(buf, "keep");
 	}
