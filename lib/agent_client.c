@@ -169,9 +169,10 @@ int agent_client_wait(const char *uds, unsigned port, int timeout_ms, struct age
 			return 0;
 		}
 		close(fd);
-		if (now_ms() + HVSOCK_RETRY_MS > deadline)
+		left = (int)(deadline - now_ms());
+		if (left <= 0)
 			break;
-		poll(NULL, 0, HVSOCK_RETRY_MS);
+		poll(NULL, 0, left < HVSOCK_RETRY_MS ? left : HVSOCK_RETRY_MS);
 	}
 	error_code(EXIT_TEMP, "the agent did not answer on '%s' port %u: waited %.1f s", uds, port,
 		   (now_ms() - start) / 1000.0);
