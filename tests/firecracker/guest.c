@@ -320,61 +320,114 @@ int vsock_bind(const char *uds_path, char **message)
 	return 0;
 }
 
-/* Copy both ways until both sides have ended, then close both. */
-static void *relay(void *arg)
+/* One direction of a joined stream: FROM to TO until FROM ends, then TO's
+ * write side is shut. Each direction has a thread of its own, so a side
+ * that is slow to read never stops the other direction (one thread writing
+ * both ways deadlocks as soon as both directions are full, as an exec
+ * piping stdin through cat does). The last direction to end closes both. */
+struct relay {
+	int fds[2];
+	int left; /* directions still running, under lock */
+	pthread_mutex_t lock;
+};
+
+struct relay_half {
+	struct relay *r;
+	int from, to;
+};
+
+static void *relay_one(void *arg)
 {
-	int *fds = arg, open_in[2] = {1, 1};
+	struct relay_half *h = arg;
+	struct relay *r = h->r;
 	char buf[65536];
+	int last;
 
-	while (open_in[0] || open_in[1]) {
-		struct pollfd p[2] = {{.fd = open_in[0] ? fds[0] : -1, .events = POLLIN},
-				      {.fd = open_in[1] ? fds[1] : -1, .events = POLLIN}};
-		int i;
+	for (;;) {
+		ssize_t n = read(h->from, buf, sizeof(buf)), w, off;
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			break;
-		for (i = 0; i < 2; i++) {
-			ssize_t n, w, off = 0;
-
-			if (!p[i].revents)
-				continue;
-			n = read(fds[i], buf, sizeof(buf));
-			if (n <= 0) {
-				open_in[i] = 0;
-				shutdown(fds[1 - i], SHUT_WR);
+		for (off = 0; off < n; off += w) {
+			w = send(h->to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+			if (w < 0 && errno == EINTR) {
+				w = 0;
 				continue;
 			}
-			for (; off < n; off += w) {
-				w = send(fds[1 - i], buf + off, n - off, MSG_NOSIGNAL);
-				if (w <= 0) {
-					open_in[0] = open_in[1] = 0;
-					break;
-				}
-			}
+			if (w <= 0)
+				goto gone;
 		}
 	}
-	close(fds[0]);
-	close(fds[1]);
-	free(fds);
+	shutdown(h->to, SHUT_WR);
+	goto out;
+gone:
+	/* the reader of TO is gone: stop reading FROM too, and wake the other
+	 * direction, which reads from TO */
+	shutdown(h->from, SHUT_RD);
+	shutdown(h->to, SHUT_RDWR);
+out:
+	pthread_mutex_lock(&r->lock);
+	last = --r->left == 0;
+	pthread_mutex_unlock(&r->lock);
+	free(h);
+	if (last) {
+		close(r->fds[0]);
+		close(r->fds[1]);
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+	}
 	return NULL;
 }
 
 static void start_relay(int a, int b)
 {
-	int *fds = malloc(2 * sizeof(int));
-	pthread_t t;
+	struct relay *r = calloc(1, sizeof(*r));
+	int i, started = 0;
 
-	fds[0] = a;
-	fds[1] = b;
-	fcntl(a, F_SETFL, fcntl(a, F_GETFL) & ~O_NONBLOCK);
-	fcntl(b, F_SETFL, fcntl(b, F_GETFL) & ~O_NONBLOCK);
-	if (pthread_create(&t, NULL, relay, fds) != 0) {
+	if (!r) {
 		close(a);
 		close(b);
-		free(fds);
 		return;
 	}
-	pthread_detach(t);
+	r->fds[0] = a;
+	r->fds[1] = b;
+	r->left = 2;
+	pthread_mutex_init(&r->lock, NULL);
+	fcntl(a, F_SETFL, fcntl(a, F_GETFL) & ~O_NONBLOCK);
+	fcntl(b, F_SETFL, fcntl(b, F_GETFL) & ~O_NONBLOCK);
+	for (i = 0; i < 2; i++) {
+		struct relay_half *h = malloc(sizeof(*h));
+		pthread_t t;
+
+		if (h) {
+			h->r = r;
+			h->from = r->fds[i];
+			h->to = r->fds[1 - i];
+		}
+		if (!h || pthread_create(&t, NULL, relay_one, h) != 0) {
+			free(h);
+			break;
+		}
+		pthread_detach(t);
+		started++;
+	}
+	if (started == 2)
+		return;
+	/* a direction that could not start: end the stream as if it had */
+	pthread_mutex_lock(&r->lock);
+	r->left -= 2 - started;
+	i = r->left;
+	pthread_mutex_unlock(&r->lock);
+	shutdown(a, SHUT_RDWR);
+	shutdown(b, SHUT_RDWR);
+	if (i == 0) {
+		close(a);
+		close(b);
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+	}
 }
 
 /* read_local_stream_port: 10 bytes at once, then one at a time up to '\n'
