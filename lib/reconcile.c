@@ -94,6 +94,8 @@ struct owners {
 };
 
 struct pass {
+	struct owners seen; /* reconcile_seen: when an object of unknown age was first seen */
+	struct owners kept; /* this pass: owners of unknown age kept, and since when */
 	struct install *in;
 	const struct reconcile_opts *o;
 	struct reconcile_summary *s;
@@ -115,8 +117,8 @@ static int step_add(struct pass *p, int kind, const char *owner, const char *obj
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
 	snprintf(s->owner, sizeof(s->owner), "%s", owner ? owner : "");
-	s->object = strdup(object ? object : "-");
-	if (!s->object)
+	s->object = object ? strdup(object) : NULL;
+	if (object && !s->object)
 		return error_errno("unable to plan the pass");
 	s->action = action;
 	s->run = run;
@@ -290,6 +292,8 @@ static int run_release(struct pass *p, struct step *s)
 		return -1;
 	if (recorded)
 		return 1;
+	if (fail_point("reconcile-release") < 0)
+		return -1;
 	return s->sub->release_owner(p->in, s->owner);
 }
 
@@ -623,11 +627,12 @@ static int plan_runtime(struct pass *p, struct runtime *r, const char *owner)
 	for (i = 0; wanted(p, RK_TAP) && i < r->taps.n; i++) {
 		const struct tap *t = &r->taps.v[i];
 
-		if (t->mine && strcmp(t->owner, owner) == 0 && strcmp(t->state, "missing") != 0 &&
-		    step_add(p, RK_TAP, owner, t->name, "teardown", run_teardown, NULL) < 0)
+		/* a record whose link is gone (after a reboot) goes with it */
+		if (!t->mine || strcmp(t->owner, owner) != 0)
+			continue;
+		if (step_add(p, RK_TAP, owner, t->name, "teardown", run_teardown, NULL) < 0)
 			return -1;
-		if (t->mine && strcmp(t->owner, owner) == 0 && strcmp(t->state, "missing") != 0)
-			p->steps[p->n - 1].sub = subsystem_named("tap");
+		p->steps[p->n - 1].sub = subsystem_named("tap");
 	}
 	if (wanted(p, RK_NAT) && (owners_find(&r->nat, owner) || owners_find(&r->nat_unrecorded, owner))) {
 		if (step_add(p, RK_NAT, owner, NULL, "teardown", run_teardown, NULL) < 0)
@@ -644,6 +649,60 @@ static int plan_runtime(struct pass *p, struct runtime *r, const char *owner)
 	return 0;
 }
 
+/* Objects whose creation no record knows (a TAP made by a create killed
+ * before it recorded it, rules without a record): their age counts from the
+ * pass that first saw them, kept in the table reconcile_seen, one row per
+ * such owner while it is kept for the grace. */
+static const char *const seen_schema[] = {
+    "CREATE TABLE reconcile_seen (owner TEXT PRIMARY KEY, first_seen INTEGER NOT NULL) STRICT",
+};
+static const struct tables seen_tables = {"reconcile", seen_schema, ARRAY_SIZE(seen_schema), "reconcile_seen",
+					  "SELECT owner, first_seen FROM reconcile_seen ORDER BY owner"};
+
+/* The creation time of OWNER's objects of unknown age: since first seen. */
+static long long first_seen(struct pass *p, const char *owner)
+{
+	const struct owned *o = owners_find(&p->seen, owner);
+
+	return o ? o->created : p->now;
+}
+
+/* Bring reconcile_seen to the owners kept this pass; no change, no write. */
+static int seen_save(struct pass *p)
+{
+	sqlite3_stmt *ins = NULL, *del = NULL;
+	struct db *db;
+	int i, rc = -1, changed = p->seen.n != p->kept.n;
+
+	for (i = 0; !changed && i < p->kept.n; i++)
+		changed = strcmp(p->seen.v[i].owner, p->kept.v[i].owner) != 0;
+	/* a pass that looked at only some kinds saw only some of them */
+	if (!changed || p->o->dry_run || !wanted(p, RK_TAP) || !wanted(p, RK_NAT) || !wanted(p, RK_VOLUME))
+		return 0;
+	if (tables_open(p->in, &seen_tables, 1, &db) < 0 || db_begin(db) < 0)
+		return -1;
+	if (db_prepare(db, &del, "DELETE FROM reconcile_seen") < 0 ||
+	    db_prepare(db, &ins, "INSERT INTO reconcile_seen (owner, first_seen) VALUES (?, ?)") < 0 ||
+	    sqlite3_step(del) != SQLITE_DONE)
+		goto out;
+	for (i = 0; i < p->kept.n; i++) {
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, p->kept.v[i].owner, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 2, p->kept.v[i].created);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto out;
+	}
+	rc = db_commit(db);
+out:
+	if (rc < 0) {
+		db_error(db, "unable to record the objects of unknown age");
+		db_rollback(db);
+	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(del);
+	return rc;
+}
+
 /* Is OWNER's runtime due for the sweep: no running VM, not phase 1's, old? */
 static int sweep_due(struct pass *p, const char *owner, long long created)
 {
@@ -657,8 +716,7 @@ static int plan_sweep_runtime(struct pass *p, struct runtime *r)
 
 	/* every owner with a runtime object, once, in order */
 	for (i = 0; i < r->taps.n; i++)
-		if (r->taps.v[i].mine && strcmp(r->taps.v[i].state, "missing") != 0 &&
-		    owners_add(r->taps.v[i].owner, 0, &all) < 0)
+		if (r->taps.v[i].mine && owners_add(r->taps.v[i].owner, 0, &all) < 0)
 			goto out;
 	for (i = 0; i < r->nat.n; i++)
 		if (owners_add(r->nat.v[i].owner, 0, &all) < 0)
@@ -684,6 +742,11 @@ static int plan_sweep_runtime(struct pass *p, struct runtime *r)
 			created = created_of(&r->nat, owner);
 		if (owners_find(&r->vols, owner) && created_of(&r->vol_created, owner) > created)
 			created = created_of(&r->vol_created, owner);
+		if (!created && p->o->grace > 0) {
+			created = first_seen(p, owner);
+			if (p->now - created < p->o->grace && owners_add(owner, created, &p->kept) < 0)
+				goto out;
+		}
 		if (!sweep_due(p, owner, created))
 			continue;
 		if (plan_runtime(p, r, owner) < 0)
@@ -864,8 +927,9 @@ int reconcile_run(struct install *in, const struct reconcile_opts *o, reconcile_
 		goto out;
 	if (p.vms.n)
 		qsort(p.vms.v, (size_t)p.vms.n, sizeof(*p.vms.v), cmp_vm);
-	if (list_runtime(&p, &r) < 0)
+	if (list_runtime(&p, &r) < 0 || tables_owners(in, &seen_tables, owners_add, &p.seen) < 0)
 		goto out;
+	owners_sort(&p.seen);
 	/* phase 1 */
 	if (wanted(&p, RK_VM) && plan_vms(&p, &r) < 0)
 		goto out;
@@ -874,6 +938,9 @@ int reconcile_run(struct install *in, const struct reconcile_opts *o, reconcile_
 	/* phase 2 */
 	if (plan_sweep_runtime(&p, &r) < 0 || plan_thin(&p) < 0 || plan_allocations(&p, RK_ADDRESS, "ipalloc") < 0 ||
 	    plan_allocations(&p, RK_CID, "cidalloc") < 0)
+		goto out;
+	owners_sort(&p.kept);
+	if (seen_save(&p) < 0)
 		goto out;
 	first = p.n;
 	if (plan_dirs(&p) < 0)
@@ -890,6 +957,8 @@ out:
 	runtime_release(&r);
 	steps_release(&p);
 	free(p.gone.v);
+	free(p.seen.v);
+	free(p.kept.v);
 	vm_records_release(&p.vms);
 	return rc;
 }
