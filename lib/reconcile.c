@@ -500,8 +500,8 @@ static int found_firecracker(pid_t pid, unsigned long long start_time, const cha
 		return 0;
 	}
 	v = vm_find(c->p, name);
-	if (v && v->alive && v->pid == pid)
-		return 0; /* the VM's own, whatever its record says: phase 1 keeps it */
+	if (is_running(v) && v->pid == pid)
+		return 0; /* the running VM's own */
 	snprintf(object, sizeof(object), "pid:%ld", (long)pid);
 	if (step_add(c->p, RK_FIRECRACKER, name, object, "kill", run_kill, &s) < 0 || !(s->arg = strdup(value)))
 		return error_errno("unable to plan the pass");
