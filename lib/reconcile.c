@@ -80,6 +80,7 @@ struct step {
 	pid_t pid;
 	unsigned long long start_time;
 	char *arg; /* owned: a reason, a path, the hosts file's text */
+	char *err; /* owned: why it failed */
 };
 
 /* Owners and their creation times, sorted by owner. */
@@ -135,6 +136,7 @@ static void steps_release(struct pass *p)
 	for (i = 0; i < p->n; i++) {
 		free(p->steps[i].object);
 		free(p->steps[i].arg);
+		free(p->steps[i].err);
 	}
 	free(p->steps);
 }
@@ -411,6 +413,72 @@ static void step_run(struct pass *p, struct step *s, reconcile_report_fn report,
 	report(&a, ctx);
 }
 
+/* How many owners one batch holds the VM locks of. */
+#define BATCH 64
+
+static int batchable(const struct step *s)
+{
+	return s->run == run_teardown && (s->kind == RK_TAP || s->kind == RK_NAT);
+}
+
+/* Steps A .. B-1, all TAPs or all rules: under their owners' VM locks, those
+ * still due in one call of their subsystem (one ip -batch, one
+ * iptables-restore); when it fails, one by one, so that each owner's
+ * failure is its own. */
+static void batch_run(struct pass *p, int a, int b, reconcile_report_fn report, void *ctx)
+{
+	const char *owners[BATCH];
+	int lock[BATCH], rc[BATCH], i, n = 0, all, running;
+
+	for (i = a; i < b; i++) {
+		struct step *s = &p->steps[i];
+
+		p->s->count[s->kind]++;
+		lock[i - a] = -1;
+		rc[i - a] = 0;
+		if (p->o->dry_run)
+			continue;
+		error_clear();
+		lock[i - a] = vm_lock(p->in, s->owner);
+		if (lock[i - a] < 0 || now_running(p, s->owner, &running) < 0)
+			rc[i - a] = -1;
+		else if (running)
+			rc[i - a] = 1;
+		else
+			owners[n++] = s->owner;
+		if (rc[i - a] < 0)
+			s->err = strdup(error_message());
+	}
+	if (!p->o->dry_run && n) {
+		error_clear();
+		all = p->steps[a].kind == RK_TAP ? tap_delete_owners(p->in, owners, n)
+						 : nat_down_owners(p->in, owners, n);
+		for (i = a; all < 0 && i < b; i++)
+			if (rc[i - a] == 0) {
+				error_clear();
+				rc[i - a] = p->steps[i].sub->teardown_owner(p->in, p->steps[i].owner) < 0 ? -1 : 0;
+				if (rc[i - a] < 0)
+					p->steps[i].err = strdup(error_message());
+			}
+	}
+	for (i = a; i < b; i++) {
+		struct step *s = &p->steps[i];
+		struct reconcile_action r = {s->kind, s->owner, s->object, s->action, "planned", NULL};
+
+		if (!p->o->dry_run) {
+			r.result = rc[i - a] == 0 ? "ok" : rc[i - a] > 0 ? "skipped" : "failed";
+			if (rc[i - a] < 0) {
+				r.error = s->err ? s->err : "failed";
+				p->s->failed++;
+			}
+		}
+		report(&r, ctx);
+		lock_release(lock[i - a]);
+		if (!p->o->dry_run)
+			crash_point("reconcile-action");
+	}
+}
+
 /* ---- phase 1: the VMs ----------------------------------------------------------- */
 
 /* The reason a VM recorded running is not: as the issue words it. */
@@ -442,7 +510,7 @@ struct runtime {
 	struct owners vols; /* owners of the active VM volumes */
 };
 
-static int plan_runtime(struct pass *p, struct runtime *r, const char *owner);
+static int plan_runtimes(struct pass *p, struct runtime *r, const struct owners *owners);
 
 static int plan_vms(struct pass *p, struct runtime *r)
 {
@@ -452,15 +520,21 @@ static int plan_vms(struct pass *p, struct runtime *r)
 
 	for (i = 0; i < p->vms.n; i++) {
 		const struct vm *v = &p->vms.v[i];
+
+		if (!v->alive && (v->state == VM_RUNNING || v->state == VM_STARTING) &&
+		    owners_add(v->name, 0, &p->gone) < 0)
+			return -1;
+	}
+	owners_sort(&p->gone);
+	/* their runtime first, then each is marked stopped */
+	if (plan_runtimes(p, r, &p->gone) < 0)
+		return -1;
+	for (i = 0; i < p->vms.n; i++) {
+		const struct vm *v = &p->vms.v[i];
 		const char *reason;
 
 		if (v->alive || (v->state != VM_RUNNING && v->state != VM_STARTING))
 			continue;
-		if (owners_add(v->name, 0, &p->gone) < 0)
-			return -1;
-		owners_sort(&p->gone);
-		if (plan_runtime(p, r, v->name) < 0)
-			return -1;
 		reason = gone_reason(p, v);
 		dashed(reason, why, sizeof(why));
 		if (step_add(p, RK_VM, v->name, why, "mark-stopped", run_mark_stopped, &s) < 0 ||
@@ -618,13 +692,13 @@ static long long created_of(const struct owners *l, const char *owner)
 	return o ? o->created : 0;
 }
 
-/* OWNER's runtime objects, each one step: its TAP, its rules, its volume. */
-static int plan_runtime(struct pass *p, struct runtime *r, const char *owner)
+/* OWNER's runtime objects of KIND (its TAP, its rules or its volume) as a step. */
+static int plan_runtime(struct pass *p, struct runtime *r, const char *owner, int kind)
 {
 	char vol[POOL_NAME_LEN + NAME_MAX_LEN];
 	int i;
 
-	for (i = 0; wanted(p, RK_TAP) && i < r->taps.n; i++) {
+	for (i = 0; kind == RK_TAP && wanted(p, RK_TAP) && i < r->taps.n; i++) {
 		const struct tap *t = &r->taps.v[i];
 
 		/* a record whose link is gone (after a reboot) goes with it */
@@ -634,18 +708,33 @@ static int plan_runtime(struct pass *p, struct runtime *r, const char *owner)
 			return -1;
 		p->steps[p->n - 1].sub = subsystem_named("tap");
 	}
-	if (wanted(p, RK_NAT) && (owners_find(&r->nat, owner) || owners_find(&r->nat_unrecorded, owner))) {
+	if (kind == RK_NAT && wanted(p, RK_NAT) &&
+	    (owners_find(&r->nat, owner) || owners_find(&r->nat_unrecorded, owner))) {
 		if (step_add(p, RK_NAT, owner, NULL, "teardown", run_teardown, NULL) < 0)
 			return -1;
 		p->steps[p->n - 1].sub = subsystem_named("nat");
 	}
-	if (wanted(p, RK_VOLUME) && owners_find(&r->vols, owner)) {
+	if (kind == RK_VOLUME && wanted(p, RK_VOLUME) && owners_find(&r->vols, owner)) {
 		pool_volume_prefix(p->in, "vm", vol, sizeof(vol));
 		snprintf(vol + strlen(vol), sizeof(vol) - strlen(vol), "%s", owner);
 		if (step_add(p, RK_VOLUME, owner, vol, "deactivate", run_teardown, NULL) < 0)
 			return -1;
 		p->steps[p->n - 1].sub = subsystem_named("pool");
 	}
+	return 0;
+}
+
+/* The runtime of OWNERS, kind by kind (so that each kind is one batch):
+ * every TAP, then every owner's rules, then every volume. */
+static int plan_runtimes(struct pass *p, struct runtime *r, const struct owners *owners)
+{
+	static const int kinds[] = {RK_TAP, RK_NAT, RK_VOLUME};
+	int i, k;
+
+	for (k = 0; k < (int)ARRAY_SIZE(kinds); k++)
+		for (i = 0; i < owners->n; i++)
+			if (plan_runtime(p, r, owners->v[i].owner, kinds[k]) < 0)
+				return -1;
 	return 0;
 }
 
@@ -711,7 +800,7 @@ static int sweep_due(struct pass *p, const char *owner, long long created)
 
 static int plan_sweep_runtime(struct pass *p, struct runtime *r)
 {
-	struct owners all = {0};
+	struct owners all = {0}, due = {0};
 	int i, rc = -1;
 
 	/* every owner with a runtime object, once, in order */
@@ -747,14 +836,13 @@ static int plan_sweep_runtime(struct pass *p, struct runtime *r)
 			if (p->now - created < p->o->grace && owners_add(owner, created, &p->kept) < 0)
 				goto out;
 		}
-		if (!sweep_due(p, owner, created))
-			continue;
-		if (plan_runtime(p, r, owner) < 0)
+		if (sweep_due(p, owner, created) && owners_add(owner, created, &due) < 0)
 			goto out;
 	}
-	rc = 0;
+	rc = plan_runtimes(p, r, &due);
 out:
 	free(all.v);
+	free(due.v);
 	return rc;
 }
 
@@ -949,8 +1037,18 @@ int reconcile_run(struct install *in, const struct reconcile_opts *o, reconcile_
 		qsort(p.steps + first, (size_t)(p.n - first), sizeof(*p.steps), cmp_dir_step);
 	if (plan_hosts(&p) < 0)
 		goto out;
-	for (i = 0; i < p.n; i++)
-		step_run(&p, &p.steps[i], report, ctx);
+	for (i = 0; i < p.n;) {
+		int j = i + 1;
+
+		if (batchable(&p.steps[i])) {
+			while (j < p.n && j - i < BATCH && batchable(&p.steps[j]) && p.steps[j].kind == p.steps[i].kind)
+				j++;
+			batch_run(&p, i, j, report, ctx);
+		} else {
+			step_run(&p, &p.steps[i], report, ctx);
+		}
+		i = j;
+	}
 	rc = 0;
 out:
 	s->duration_ms = (double)(now_ms() - t0);

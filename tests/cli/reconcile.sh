@@ -99,8 +99,8 @@ before_b=$(mine "$SB" $B)
 before=$(snapshot "$SA")
 
 plan="tap vm1 $a1 teardown planned
-nat vm1 - teardown planned
 tap vm2 $a2 teardown planned
+nat vm1 - teardown planned
 nat vm2 - teardown planned
 address vm1 - release planned
 address vm2 - release planned
@@ -159,12 +159,24 @@ check "--skip nat --skip cid: the address only" 0 "address vm3 - release ok" emb
 json=$(ember-reconcile -j --grace 0)
 like "-j: an object per action with the same keys, then the summary" "$json" '\[{"kind":"nat","owner":"vm3","object":null,"action":"teardown","result":"ok","error":null},{"kind":"cid","owner":"vm3","object":null,"action":"release","result":"ok","error":null},{"kind":"summary","actions":2,"failed":0,*"nat":1,*"cid":1,*}]'
 
+## the kernel not as recorded: the batch falls back to one owner at a time
+leftover vm8
+leftover vm9
+iptables-save | grep -v -- "-A .*MASQUERADE.*ember:$A:vm8\"" | iptables-restore
+check "one owner's rules half gone: both owners' rules torn down" 0 "tap vm8 $(tapname $A vm8) teardown ok
+tap vm9 $(tapname $A vm9) teardown ok
+nat vm8 - teardown ok
+nat vm9 - teardown ok" ember-reconcile --grace 0 --only tap --only nat
+is "none of their rules is left" "$(iptables-save | grep -cE "ember:$A:vm[89]\"")" 0
+is "nor their records" "$(sqlite3 "$SA/state.db" "SELECT count(*) FROM nat_vms WHERE owner IN ('vm8', 'vm9')")" 0
+ember-reconcile --grace 0 >/dev/null
+
 ## a failed action does not stop the pass
 leftover vm4
 leftover vm5
 check "one failed action: 111, the others done" 111 "tap vm4 $(tapname $A vm4) teardown ok
-nat vm4 - teardown ok
 tap vm5 $(tapname $A vm5) teardown ok
+nat vm4 - teardown ok
 nat vm5 - teardown ok
 address vm4 - release failed
 address vm5 - release failed
@@ -224,7 +236,7 @@ for o in c1 c2; do leftover $o; done
 check "killed after its first action" '*' "" env EMBER_TEST_CRASH=reconcile-action ember-reconcile --grace 0
 is "by SIGKILL" "$T_RC" 137
 check "the next pass finishes the rest" 0 '*' ember-reconcile --grace 0
-like "what the killed one did not" "$T_OUT" "nat c1 - teardown ok*cid c2 - release ok"
+like "what the killed one did not" "$T_OUT" "*cid c2 - release ok"
 check "and the one after is empty" 0 "" ember-reconcile --grace 0
 is "nothing of any owner left" "$(sqlite3 "$SA/state.db" "SELECT count(*) FROM tap") $(ip -o link show | grep -c "em$A-")" "0 0"
 
