@@ -57,7 +57,7 @@ vms() {
 		pids+=($!)
 		sql+="INSERT INTO vms VALUES ('$n', '/vmlinux', NULL, NULL, 0, 'console=ttyS0', 1, 128, '[]', '$t', NULL, '$g', '$h/$p', NULL, $c, '$d/firecracker.sock', '$d/vsock.sock', 'running', NULL, strftime('%s'), strftime('%s'));"
 	done
-	sqlite3 "$EMBER_STATE_DIR/state.db" "BEGIN; $sql COMMIT;"
+	printf 'BEGIN; %s COMMIT;\n' "$sql" | sqlite3 "$EMBER_STATE_DIR/state.db"
 	for ((i = $1; i < $2; i++)); do
 		p=${pids[i]} d=$EMBER_STATE_DIR/vms/v$i
 		printf '{"pid":%s,"start_time":"%s","api_sock":"%s","vsock_uds":null}' "$p" \
