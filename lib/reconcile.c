@@ -247,20 +247,9 @@ static int vm_now(struct pass *p, const char *owner, struct vm *v)
 	return vm_show(p->in, owner, 0, v);
 }
 
-static int now_running(struct pass *p, const char *owner, int *running)
-{
-	struct vm v;
-	int rc = vm_now(p, owner, &v);
-
-	if (rc < 0)
-		return -1;
-	*running = rc == 1 && is_running(&v);
-	if (rc == 1)
-		vm_release(&v);
-	return 0;
-}
-
-static int now_recorded(struct pass *p, const char *owner, int *recorded)
+/* Under OWNER's VM lock: has it a record (RECORDED), and does it run now
+ * (RUNNING, may be NULL)? */
+static int owner_now(struct pass *p, const char *owner, int *recorded, int *running)
 {
 	struct vm v;
 	int rc = vm_now(p, owner, &v);
@@ -268,9 +257,18 @@ static int now_recorded(struct pass *p, const char *owner, int *recorded)
 	if (rc < 0)
 		return -1;
 	*recorded = rc == 1;
+	if (running)
+		*running = rc == 1 && is_running(&v);
 	if (rc == 1)
 		vm_release(&v);
 	return 0;
+}
+
+static int now_running(struct pass *p, const char *owner, int *running)
+{
+	int recorded;
+
+	return owner_now(p, owner, &recorded, running);
 }
 
 /* A runtime object (TAP, rules, volume) of an owner with no running VM. */
@@ -290,7 +288,7 @@ static int run_release(struct pass *p, struct step *s)
 {
 	int recorded;
 
-	if (now_recorded(p, s->owner, &recorded) < 0)
+	if (owner_now(p, s->owner, &recorded, NULL) < 0)
 		return -1;
 	if (recorded)
 		return 1;
@@ -368,7 +366,7 @@ static int run_remove_dir(struct pass *p, struct step *s)
 	int recorded, rc;
 	pid_t pid;
 
-	if (now_recorded(p, s->owner, &recorded) < 0)
+	if (owner_now(p, s->owner, &recorded, NULL) < 0)
 		return -1;
 	if (recorded)
 		return 1;

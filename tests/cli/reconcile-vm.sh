@@ -18,12 +18,9 @@ STANDIN=${BUILD:-$T_TOP/build}/standin/firecracker
 case $STANDIN in /*) ;; *) STANDIN=$T_TOP/$STANDIN ;; esac
 [ -x "$STANDIN" ] || skip_all "no stand-in at $STANDIN (make standin)"
 
-ip link add up0 type veth peer name up0p
-ip addr add 192.0.2.1/24 dev up0
-ip link set up0 up
-ip route add default via 192.0.2.254 dev up0
+. "$T_TOP/tests/reconcile-helpers"
+uplink
 
-tapname() { printf 'em%s-%07x\n' "$1" $(($(fnv1a32 "$2") & 0xfffffff)); }
 # start_time PID: field 22 of /proc/PID/stat (after the command's ')').
 start_time() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20; }
 PIDS=()
@@ -66,18 +63,6 @@ handles() {
 }
 alive() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]; }
 state() { sqlite3 "$EMBER_STATE_DIR/state.db" "SELECT state || '|' || coalesce(reason, '') FROM vms WHERE name = '$1'"; }
-snapshot() {
-	ip -j -d link
-	iptables-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
-	sqlite3 "$EMBER_STATE_DIR/state.db" .dump
-	(cd "$EMBER_STATE_DIR" && find . -path ./locks -prune -o -print | sort)
-}
-mine() {
-	ip -d link show | grep -A3 "em$2-" || true
-	iptables-save | grep -v '^#' | grep -E "ember-$2|ember:$2" | sed 's/\[[0-9]*:[0-9]*\]//' || true
-	sqlite3 "$1/state.db" .dump
-	(cd "$1" && find . -path ./locks -prune -o -print | sort)
-}
 
 A=a3f4 B=b5e6
 SA=$EMBER_STATE_DIR

@@ -9,10 +9,8 @@ command -v ip >/dev/null || skip_all "ip (iproute2) not found"
 command -v iptables-save >/dev/null || skip_all "iptables not found"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 not found"
 
-ip link add up0 type veth peer name up0p
-ip addr add 192.0.2.1/24 dev up0
-ip link set up0 up
-ip route add default via 192.0.2.254 dev up0
+. "$T_TOP/tests/reconcile-helpers"
+uplink
 
 # leftover OWNER: what an ember-up leaves when its VM record is gone: an
 # address, a TAP, a CID and NAT rules.
@@ -30,20 +28,6 @@ age() {
 		sqlite3 "$EMBER_STATE_DIR/state.db" "UPDATE $t SET created = created - $2 WHERE owner = '$1'" || return 1
 	done
 }
-# The installation's whole state: links, rules, database, files.
-snapshot() {
-	ip -j -d link
-	iptables-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
-	sqlite3 "$1/state.db" .dump
-	(cd "$1" && find . -path ./locks -prune -o -print | sort)
-}
-# What one installation (id $2, state $1) has: its links, rules, database.
-mine() {
-	ip -d link show | grep -A3 "em$2-" || true
-	iptables-save | grep -v '^#' | grep -E "ember-$2|ember:$2" | sed 's/\[[0-9]*:[0-9]*\]//' || true
-	sqlite3 "$1/state.db" .dump
-}
-tapname() { printf 'em%s-%07x\n' "$1" $(($(fnv1a32 "$2") & 0xfffffff)); }
 
 A=a3f4 B=b5e6
 SA=$EMBER_STATE_DIR
