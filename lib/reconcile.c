@@ -19,6 +19,7 @@
 #include "error.h"
 #include "file.h"
 #include "ipalloc.h"
+#include "iptables.h"
 #include "lock.h"
 #include "name.h"
 #include "nat.h"
@@ -593,19 +594,38 @@ static int plan_firecrackers(struct pass *p)
 
 /* ---- phase 2: the sweep ------------------------------------------------------ */
 
-struct nat_seen {
-	struct owners *l;
-	int failed;
-};
-
-/* Rules that carry an owner's exact token but no record describes. */
-static void nat_extra(void *ctx, const char *owner, const char *kind, const char *detail)
+/* Rules that carry an owner's exact token ("ember:<id>:<owner>") but no
+ * record describes: one iptables-save. A legacy installation's rules carry
+ * no token, so only its records say whose they are. */
+static int list_unrecorded_rules(struct pass *p, struct runtime *r)
 {
-	struct nat_seen *n = ctx;
+	struct ipt_ruleset rs = {0};
+	char prefix[64];
+	struct db *db;
+	size_t n;
+	int i, rc;
 
-	(void)detail;
-	if (strcmp(kind, "extra-rule") == 0 && name_valid(owner) && owners_add(owner, 0, n->l) < 0)
-		n->failed = 1;
+	if (!install_namespace(p->in))
+		return 0;
+	rc = tables_open(p->in, &nat_tables, 0, &db);
+	if (rc <= 0)
+		return rc; /* NAT never set up: no rule was ever made */
+	if (ipt_env_check() < 0 || ipt_save(&rs) < 0)
+		return -1;
+	nat_comment(p->in, NULL, prefix, sizeof(prefix) - 1);
+	strcat(prefix, ":");
+	n = strlen(prefix);
+	for (i = 0, rc = 0; i < rs.nrules && rc == 0; i++) {
+		const char *c = rs.rules[i].comment;
+
+		if (c && strncmp(c, prefix, n) == 0 && name_valid(c + n) && !owners_find(&r->nat, c + n) &&
+		    !owners_find(&r->nat_unrecorded, c + n)) {
+			rc = owners_add(c + n, 0, &r->nat_unrecorded);
+			owners_sort(&r->nat_unrecorded);
+		}
+	}
+	ipt_ruleset_release(&rs);
+	return rc;
 }
 
 struct vol_scan {
@@ -644,7 +664,6 @@ static int found_device(const char *name, unsigned major, unsigned minor, void *
 /* Every kind's listing, once, before anything is changed. */
 static int list_runtime(struct pass *p, struct runtime *r)
 {
-	struct nat_seen ns = {&r->nat_unrecorded, 0};
 	struct vol_scan vs;
 
 	memset(r, 0, sizeof(*r));
@@ -652,9 +671,8 @@ static int list_runtime(struct pass *p, struct runtime *r)
 	    (subsystem_owners(p, "tap", &r->tap_created) < 0 || tap_list(p->in, 0, &r->taps) < 0))
 		return -1;
 	if (wanted(p, RK_NAT)) {
-		if (subsystem_owners(p, "nat", &r->nat) < 0 || nat_check(p->in, nat_extra, &ns) < 0 || ns.failed)
+		if (subsystem_owners(p, "nat", &r->nat) < 0 || list_unrecorded_rules(p, r) < 0)
 			return -1;
-		owners_sort(&r->nat_unrecorded);
 	}
 	if (wanted(p, RK_VOLUME)) {
 		if (subsystem_owners(p, "pool", &r->vol_created) < 0)

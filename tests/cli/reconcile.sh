@@ -143,6 +143,17 @@ check "--skip nat --skip cid: the address only" 0 "address vm3 - release ok" emb
 json=$(ember-reconcile -j --grace 0)
 like "-j: an object per action with the same keys, then the summary" "$json" '\[{"kind":"nat","owner":"vm3","object":null,"action":"teardown","result":"ok","error":null},{"kind":"cid","owner":"vm3","object":null,"action":"release","result":"ok","error":null},{"kind":"summary","actions":2,"failed":0,*"nat":1,*"cid":1,*}]'
 
+## rules that carry an owner's token but no record
+leftover norec
+ember-tap delete norec >/dev/null
+ember-ipalloc release norec >/dev/null
+ember-cidalloc release norec >/dev/null
+sqlite3 "$SA/state.db" "DELETE FROM nat_vms WHERE owner = 'norec'"
+check "with the default grace they stay: their age is not known yet" 0 "" ember-reconcile
+is "their rules are there" "$(iptables-save | grep -c "ember:$A:norec\"")" 6
+check "--grace 0: found by their exact token and torn down" 0 "nat norec - teardown ok" ember-reconcile --grace 0
+is "none is left" "$(iptables-save | grep -c "ember:$A:norec\"")" 0
+
 ## the kernel not as recorded: the batch falls back to one owner at a time
 leftover vm8
 leftover vm9
