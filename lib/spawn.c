@@ -267,6 +267,8 @@ int spawn_detached(const char *const argv[], const char *log, pid_t *pid)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	/* nothing else of ours (nor of whoever ran us) for the whole of its life */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	/* a session of its own: no terminal signal of ours reaches it, and
 	 * what it does to its group never reaches us; an ignored SIGPIPE
 	 * (spawn_run's) would be inherited through exec */

@@ -150,7 +150,11 @@ int vm_probe(const struct install *in, struct vm *v)
 	rc = vm_handles_read(in, v->name, &h);
 	if (rc < 0)
 		return -1;
-	if (rc == 0) {
+	if (rc == 0 && v->state != VM_RUNNING && v->state != VM_STARTING) {
+		/* no start at work or left half-way: no process of ours (one
+		 * started by hand answers on the socket, which start refuses) */
+		h.pid = 0;
+	} else if (rc == 0) {
 		/* rebuilt from /proc: the process named by the exact socket */
 		rc = proc_find("--api-sock", v->api_sock, &pid);
 		if (rc < 0)

@@ -200,6 +200,7 @@ struct run {
 	int pidfd;
 	struct firecracker fc;
 	int fc_open;
+	double sock_ms; /* waiting for the API socket */
 	char reason[1024]; /* of the failure */
 	int code;          /* its exit code */
 };
@@ -274,10 +275,15 @@ static int spawn(struct run *r)
 /* The socket answers, then GET / says Firecracker is there, not started. */
 static int wait_api(struct run *r)
 {
-	double deadline = now_ms() + r->timeout_ms;
+	double t0 = now_ms(), deadline = t0 + r->timeout_ms;
 	struct firecracker_answer a;
 	int rc, nap = 1;
 
+	/* libcurl loads while Firecracker starts up */
+	if (firecracker_open(&r->fc, r->v->api_sock, r->o->verbose) < 0)
+		return failed(r, 0, "%s", error_message());
+	r->fc_open = 1;
+	t0 = now_ms();
 	for (;;) {
 		rc = proc_pidfd_wait(r->pidfd, 0);
 		if (rc == 1)
@@ -295,9 +301,7 @@ static int wait_api(struct run *r)
 			return failed(r, 0, "%s", error_message());
 		nap = nap < 4 ? nap * 2 : 4;
 	}
-	if (firecracker_open(&r->fc, r->v->api_sock, r->o->verbose) < 0)
-		return failed(r, 0, "%s", error_message());
-	r->fc_open = 1;
+	r->sock_ms = now_ms() - t0;
 	if (firecracker_call(&r->fc, "GET", "/", NULL, r->timeout_ms, &a) < 0)
 		return failed(r, 0, "%s", error_message());
 	rc = a.status == 200 ? 0 : failed(r, EXIT_TEMP, "GET /: status %ld: %s", a.status, a.body);
@@ -525,13 +529,11 @@ int vm_start(struct install *in, const char *name, struct vm_start_opts *o, stru
 	r.pidfd = -1;
 	r.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : VM_START_TIMEOUT_MS;
 	if (spawn(&r) < 0 || wait_api(&r) < 0 || configure(&r) < 0) {
-		if (r.fc_open)
-			o->waited_ms = r.fc.waited_ms;
 		roll_back(&r);
 		error_code(r.code ? r.code : EXIT_TEMP, "unable to start '%s': %s", name, r.reason);
 		goto out;
 	}
-	o->waited_ms = r.fc.waited_ms;
+	o->waited_ms = r.fc.waited_ms + r.sock_ms;
 	o->own_ms = now_ms() - t0 - o->waited_ms;
 	if (vm_set_state(db, name, VM_RUNNING, NULL, (long long)time(NULL)) < 0)
 		goto out; /* a running VM whose record says starting: the next start adopts it */
