@@ -546,6 +546,8 @@ static int plan_vms(struct pass *p, struct runtime *r)
 struct scan {
 	struct pass *p;
 	char prefix[PATH_MAX];
+	pid_t *pids; /* sorted: the running VMs' processes */
+	int n;
 };
 
 /* A Firecracker whose --api-sock is exactly <dir>/vms/<name>/firecracker.sock. */
@@ -583,13 +585,38 @@ static int found_firecracker(pid_t pid, unsigned long long start_time, const cha
 	return 0;
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The process of a running VM, its identity proven by the VM listing. */
+static int known_pid(pid_t pid, void *ctx)
+{
+	struct scan *c = ctx;
+
+	return c->n && bsearch(&pid, c->pids, (size_t)c->n, sizeof(*c->pids), cmp_pid) != NULL;
+}
+
 static int plan_firecrackers(struct pass *p)
 {
-	struct scan c = {p, ""};
+	struct scan c = {p, "", NULL, 0};
+	int i, rc;
 
 	if ((size_t)snprintf(c.prefix, sizeof(c.prefix), "%s/vms/", p->in->dir) >= sizeof(c.prefix))
 		return 0;
-	return proc_scan("--api-sock", found_firecracker, &c);
+	c.pids = calloc((size_t)p->vms.n + 1, sizeof(*c.pids));
+	if (!c.pids)
+		return error_errno("unable to plan the pass");
+	for (i = 0; i < p->vms.n; i++)
+		if (is_running(&p->vms.v[i]))
+			c.pids[c.n++] = p->vms.v[i].pid;
+	qsort(c.pids, (size_t)c.n, sizeof(*c.pids), cmp_pid);
+	rc = proc_scan("--api-sock", known_pid, found_firecracker, &c);
+	free(c.pids);
+	return rc;
 }
 
 /* ---- phase 2: the sweep ------------------------------------------------------ */

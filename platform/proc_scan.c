@@ -30,7 +30,7 @@ static const char *arg_after(const char *args, size_t len, const char *option)
 	return NULL;
 }
 
-int proc_scan(const char *option, proc_scan_fn fn, void *ctx)
+int proc_scan(const char *option, int (*skip)(pid_t pid, void *ctx), proc_scan_fn fn, void *ctx)
 {
 	struct found *f = NULL;
 	int n = 0, cap = 0, i, j, rc = 0;
@@ -50,6 +50,8 @@ int proc_scan(const char *option, proc_scan_fn fn, void *ctx)
 		if (!isdigit((unsigned char)d->d_name[0]))
 			continue;
 		p = (pid_t)atoi(d->d_name);
+		if (skip && skip(p, ctx))
+			continue;
 		if (proc_cmdline(p, &args, &len) < 0) {
 			error_clear(); /* gone meanwhile */
 			continue;
