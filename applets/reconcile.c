@@ -148,17 +148,18 @@ static const struct verb verbs[] = {
 
 static const struct applet applet = {
     verbs, options, ARRAY_SIZE(options), "print each external command on stderr",
+    NULL,
     "\nkinds, in the order of a pass:\n"
-    "  vm           a VM recorded running whose process is gone: its runtime torn\n"
-    "               down (tap, nat, volume), sockets and handles removed, marked stopped\n"
-    "  firecracker  a live Firecracker on this installation's API socket that no\n"
-    "               running record owns: killed, its sockets removed\n"
-    "  tap, nat     TAPs and rules of owners with no running VM: torn down\n"
-    "  volume       active volumes of owners with no running VM: deactivated\n"
-    "  thin         thin ids left creating or deleting: ember-pool's recovery\n"
-    "  address, cid allocations of owners with no VM record: released\n"
-    "  vmdir        vms/<name>/ with no VM record: removed\n"
-    "  hosts        the hosts file (state directory) rewritten from the running VMs\n",
+    "    vm           a VM recorded running whose process is gone: its runtime torn\n"
+    "                 down (tap, nat, volume), sockets and handles removed, marked stopped\n"
+    "    firecracker  a live Firecracker on this installation's API socket that no\n"
+    "                 running record owns: killed, its sockets removed\n"
+    "    tap, nat     TAPs and rules of owners with no running VM: torn down\n"
+    "    volume       active volumes of owners with no running VM: deactivated\n"
+    "    thin         thin ids left creating or deleting: ember-pool's recovery\n"
+    "    address, cid allocations of owners with no VM record: released\n"
+    "    vmdir        vms/<name>/ with no VM record: removed\n"
+    "    hosts        the hosts file (state directory) rewritten from the running VMs\n"
     "\n"
     "output:\n"
     "  one line per action, in the order taken: kind owner object action result\n"
