@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,39 @@ fail:
 		close(fd);
 	unlink(tmp);
 	return -1;
+}
+
+int file_remove_stale_tmp(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base, *p;
+	char dir[PATH_MAX];
+	struct dirent *e;
+	size_t n;
+	long pid;
+	DIR *d;
+
+	if (!slash ||
+	    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >= (int)sizeof(dir))
+		return 0;
+	base = slash + 1;
+	n = strlen(base);
+	d = opendir(dir[0] ? dir : "/");
+	if (!d)
+		return error_errno("unable to read directory '%s'", dir);
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, base, n) != 0 || strncmp(e->d_name + n, ".tmp.", 5) != 0)
+			continue;
+		p = e->d_name + n + 5;
+		if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 9)
+			continue;
+		pid = strtol(p, NULL, 10);
+		/* a writer that still runs (or a pid we may not signal) keeps its file */
+		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+	return 0;
 }
 
 int file_mkdirs(const char *path, mode_t mode)

@@ -47,6 +47,7 @@ NOT_BEFORE="The requested operation is not supported before starting the microVM
 gone() {
 	local i
 	for ((i = 0; i < 500; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.02; done
+	if kill -0 "$1" 2>/dev/null; then GONE="still running" && return; fi
 	wait "$1" 2>/dev/null
 	GONE=$?
 }
@@ -298,5 +299,8 @@ if [ -f "$YAML" ]; then
 else
 	skip "the committed schema.json is what derive-schema makes of firecracker.yaml" "no $YAML"
 fi
+
+sanitizer_quiet() { ! grep -l 'Sanitizer\|runtime error' "$T_TMP"/*.log; }
+ok "no sanitizer report in any stand-in's log" sanitizer_quiet
 
 done_testing

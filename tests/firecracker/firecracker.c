@@ -552,7 +552,7 @@ static struct answer put_vsock(cJSON *body)
 	return a;
 }
 
-static struct answer put_machine_config(cJSON *body, int patch)
+static struct answer put_machine_config(cJSON *body)
 {
 	cJSON *mc = machine_config(), *f;
 	int vcpus, smt;
@@ -572,7 +572,6 @@ static struct answer put_machine_config(cJSON *body, int patch)
 		return fault("Machine config error: The memory size (MiB) is either 0, or not a "
 			     "multiple of the configured page size.");
 	}
-	(void)patch;
 	replace(&vm.machine_config, mc);
 	return no_content();
 }
@@ -828,7 +827,7 @@ static struct answer route(const char *method, const char *path, const char *bod
 	} else if (put && !strcmp(first, "vsock")) {
 		a = put_vsock(json);
 	} else if (!strcmp(first, "machine-config")) {
-		a = put_machine_config(json, patch);
+		a = put_machine_config(json);
 	} else if (put && !strcmp(first, "logger")) {
 		a = put_logger(json);
 	} else if (patch && !strcmp(first, "vm")) {
@@ -1163,24 +1162,6 @@ static void api_accept(int listener)
 	close(fd);
 }
 
-static int api_bind(const char *path)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (strlen(path) >= sizeof(addr.sun_path) || fd < 0)
-		return -1;
-	strcpy(addr.sun_path, path);
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 128) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
 static void usage_error(const char *fmt, const char *arg)
 {
 	char msg[512];
@@ -1319,7 +1300,7 @@ int main(int argc, char **argv)
 	fc_log("INFO", "Running Firecracker v" FC_VERSION);
 	if (delay)
 		usleep(atol(delay) * 1000);
-	listener = api_bind(api_sock);
+	listener = unix_listen(api_sock);
 	if (listener < 0) {
 		if (errno == EADDRINUSE) {
 			fc_log("ERROR",
