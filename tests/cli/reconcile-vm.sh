@@ -64,12 +64,7 @@ handles() {
 alive() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]; }
 state() { sqlite3 "$EMBER_STATE_DIR/state.db" "SELECT state || '|' || coalesce(reason, '') FROM vms WHERE name = '$1'"; }
 
-A=a3f4 B=b5e6
-SA=$EMBER_STATE_DIR
-ember-init init -q --instance-id $A
-new_state
-SB=$EMBER_STATE_DIR
-ember-init init -q --instance-id $B
+two_installs
 # the other installation: a running VM and a Firecracker of its own
 net vm1
 record vm1 running "$TAPN" "$G" "$H" "$CID"
