@@ -330,9 +330,9 @@ static int run_kill(struct pass *p, struct step *s)
 	rc = vm_now(p, s->owner, &v);
 	if (rc < 0)
 		return -1;
-	if (rc == 1 && is_running(&v) && v.pid == s->pid) {
+	if (rc == 1 && v.alive && v.pid == s->pid && v.state == VM_RUNNING) {
 		vm_release(&v);
-		return 1; /* started meanwhile: it is the VM's now */
+		return 1; /* its start finished meanwhile: it is the VM's now */
 	}
 	memset(&t, 0, sizeof(t));
 	snprintf(t.name, sizeof(t.name), "%s", s->owner);
@@ -575,8 +575,10 @@ static int found_firecracker(pid_t pid, unsigned long long start_time, const cha
 		return 0;
 	}
 	v = vm_find(c->p, name);
-	if (is_running(v) && v->pid == pid)
-		return 0; /* the running VM's own */
+	/* the running VM's own; a start's (recorded starting) is asked again
+	 * under the VM's lock: a start at work still holds it */
+	if (v && v->alive && v->pid == pid && v->state == VM_RUNNING)
+		return 0;
 	snprintf(object, sizeof(object), "pid:%ld", (long)pid);
 	if (step_add(c->p, RK_FIRECRACKER, name, object, "kill", run_kill, &s) < 0 || !(s->arg = strdup(value)))
 		return error_errno("unable to plan the pass");
@@ -611,7 +613,7 @@ static int plan_firecrackers(struct pass *p)
 	if (!c.pids)
 		return error_errno("unable to plan the pass");
 	for (i = 0; i < p->vms.n; i++)
-		if (is_running(&p->vms.v[i]))
+		if (p->vms.v[i].alive && p->vms.v[i].state == VM_RUNNING)
 			c.pids[c.n++] = p->vms.v[i].pid;
 	qsort(c.pids, (size_t)c.n, sizeof(*c.pids), cmp_pid);
 	rc = proc_scan("--api-sock", known_pid, found_firecracker, &c);

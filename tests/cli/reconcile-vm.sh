@@ -44,7 +44,7 @@ record() {
 CREATE TABLE IF NOT EXISTS schema_version (subsystem TEXT PRIMARY KEY, version INTEGER NOT NULL) STRICT;
 INSERT OR IGNORE INTO schema_version VALUES ('vm', 1);
 CREATE TABLE IF NOT EXISTS vms (name TEXT PRIMARY KEY, kernel TEXT NOT NULL, initrd TEXT, rootfs TEXT, read_only INTEGER NOT NULL, boot_args TEXT NOT NULL, vcpus INTEGER NOT NULL, memory INTEGER NOT NULL, drives TEXT NOT NULL, tap TEXT, mac TEXT, guest_ip TEXT, host_ip TEXT, mtu INTEGER, cid INTEGER, api_sock TEXT NOT NULL, vsock_uds TEXT, state TEXT NOT NULL CHECK (state IN ('created', 'starting', 'running', 'stopped', 'failed')), reason TEXT, started INTEGER, created INTEGER NOT NULL) STRICT;
-INSERT INTO vms VALUES ('$1', '$T_TMP/vmlinux', NULL, NULL, 0, 'console=ttyS0', 1, 128, '[]', $(q "${3:-}"), NULL, $(q "${4:-}"), $(q "${5:-}"), NULL, ${6:-NULL}, '$d/firecracker.sock', '$d/vsock.sock', '$2', NULL, strftime('%s'), strftime('%s'));"
+INSERT INTO vms VALUES ('$1', '$T_TMP/vmlinux', NULL, NULL, 0, 'console=ttyS0', 1, 128, '[]', $(q "${3:-}"), $(q "${3:+06:00:0a:00:00:02}"), $(q "${4:-}"), $(q "${5:-}"), NULL, ${6:-NULL}, '$d/firecracker.sock', '$d/vsock.sock', '$2', NULL, strftime('%s'), strftime('%s'));"
 }
 q() { if [ -n "$1" ]; then echo "'$1'"; else echo NULL; fi; }
 # spawn NAME: the stand-in as ember-vm start spawns it, and its handles.json.
@@ -65,6 +65,7 @@ alive() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut 
 state() { sqlite3 "$EMBER_STATE_DIR/state.db" "SELECT state || '|' || coalesce(reason, '') FROM vms WHERE name = '$1'"; }
 
 two_installs
+: >"$T_TMP/vmlinux"
 # the other installation: a running VM and a Firecracker of its own
 net vm1
 record vm1 running "$TAPN" "$G" "$H" "$CID"
@@ -115,6 +116,7 @@ if ember-vm list >/dev/null 2>&1; then
 	check "ember-vm start brings it back" 0 "*" env PATH="$(dirname "$STANDIN"):$PATH" ember-vm start vm1
 	is "running" "$(state vm1 | cut -d'|' -f1)" running
 	ember-vm stop --force vm1 >/dev/null
+	ember-tap delete vm1 >/dev/null
 else
 	skip "ember-vm start brings it back" "the ember-vm applet is not built on this branch yet"
 fi
@@ -159,6 +161,22 @@ check "the orphan's directory goes after the grace" 0 "vmdir orphan $SA/vms/orph
 is "the other installation: links, rules, database and files byte for byte" "$(mine "$SB" $B)" "$B_before"
 ok "and its Firecrackers run on" alive "$PB"
 ok "both" alive "$PB2"
+
+## a start killed right after the spawn
+if ember-vm list >/dev/null 2>&1; then
+	record vm9 created
+	(EMBER_TEST_CRASH=vm-spawned PATH="$(dirname "$STANDIN"):$PATH" ember-vm start vm9) >/dev/null 2>&1
+	is "the start is killed after the spawn" "$?" 137
+	P9=$(pgrep -f -- "--api-sock $SA/vms/vm9/firecracker.sock" | head -1)
+	PIDS+=("$P9")
+	ok "its Firecracker lives on" alive "$P9"
+	check "the pass kills it" 0 "firecracker vm9 pid:$P9 kill ok" ember-reconcile
+	ok "it is gone" test "$(alive "$P9" && echo y)" = ""
+	check "the next pass marks the VM stopped" 0 "vm vm9 no-handles-and-no-process mark-stopped ok" ember-reconcile
+	check "and the one after is empty" 0 "" ember-reconcile
+else
+	skip "a start killed right after the spawn" "the ember-vm applet is not built on this branch"
+fi
 
 ## killed half-way: the next pass finishes
 spawn orphan2
