@@ -78,9 +78,15 @@ install: $(BUILD)/ember
 	for a in $(APPLETS); do ln -sf ember $(DESTDIR)$(PREFIX)/bin/ember-$$a; done
 	for s in ember-up ember-down; do \
 		[ ! -f scripts/$$s ] || install -m 0755 scripts/$$s $(DESTDIR)$(PREFIX)/bin/$$s; done
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)/etc/cron.d
+	sed 's|@PREFIX@|$(PREFIX)|g' scripts/ember-reconcile.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/ember-reconcile.service
+	install -m 0644 scripts/ember-reconcile.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/ember-reconcile.timer
+	sed 's|@PREFIX@|$(PREFIX)|g' scripts/ember-reconcile.cron >$(DESTDIR)/etc/cron.d/ember-reconcile
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/ember $(APPLETS:%=$(DESTDIR)$(PREFIX)/bin/ember-%)
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/ember-reconcile.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/ember-reconcile.timer $(DESTDIR)/etc/cron.d/ember-reconcile
 
 # check and demo install what they need first (scripts/install-deps), then run
 # in a fresh make, whose pkg-config flags see the new packages.

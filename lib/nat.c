@@ -1708,3 +1708,80 @@ int nat_teardown(struct install *in)
 {
 	return nat_flush(in, NULL);
 }
+
+int nat_down_owners(struct install *in, const char *const *owners, int n)
+{
+	struct nat_rule e[NAT_RULES_MAX];
+	struct locks l = {-1, -1};
+	struct script s = {0};
+	sqlite3_stmt *st = NULL;
+	const char **slow = NULL;
+	unsigned char *fast = NULL;
+	int i, j, ne, rc = -1, r, n_slow = 0, removed;
+	struct nat_vm v;
+	struct db *db;
+
+	if (n == 0)
+		return 0;
+	slow = calloc((size_t)n, sizeof(*slow));
+	fast = calloc((size_t)n, 1);
+	if (!slow || !fast) {
+		error_errno("unable to remove the rules");
+		goto out;
+	}
+	r = nat_open(in, 0, &db);
+	if (r <= 0) {
+		rc = r; /* no table: this installation never set up NAT */
+		goto out;
+	}
+	if (take_locks(in, &l) < 0 || script_open(&s) < 0)
+		goto out;
+	/* the owners recorded as applied: exactly their rules, in one transaction */
+	for (i = 0; i < n; i++) {
+		r = read_record(db, owners[i], &v);
+		if (r < 0)
+			goto out;
+		if (r == 1 && v.applied && install_namespace(in)) {
+			ne = nat_vm_rules(in, owners[i], &v.p, e);
+			for (j = 0; j < ne; j++)
+				script_line(&s, e[j].table, "-D %s %s", e[j].chain, e[j].spec);
+			fast[i] = 1;
+		}
+	}
+	r = script_run(&s, 1, NULL);
+	if (r < 0)
+		goto out;
+	if (r == 0) {
+		if (db_begin(db) < 0 || db_prepare(db, &st, "DELETE FROM nat_vms WHERE owner = ?") < 0)
+			goto out;
+		for (i = 0; i < n; i++) {
+			if (!fast[i])
+				continue;
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, owners[i], -1, SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_DONE) {
+				db_error(db, "unable to remove the NAT records");
+				db_rollback(db);
+				goto out;
+			}
+		}
+		if (db_commit(db) < 0)
+			goto out;
+	}
+	/* the rest (and all, when the kernel was not as recorded) one by one */
+	for (i = 0; i < n; i++)
+		if (r != 0 || !fast[i])
+			slow[n_slow++] = owners[i];
+	release_locks(&l);
+	for (i = 0; i < n_slow; i++)
+		if (nat_down(in, slow[i], NULL, &v, &removed) < 0)
+			goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	script_release(&s);
+	release_locks(&l);
+	free(slow);
+	free(fast);
+	return rc;
+}

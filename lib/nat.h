@@ -125,6 +125,10 @@ int nat_up(struct install *in, const char *owner, const struct nat_params *p, st
  * be NULL). Absent: 0 with *REMOVED = 0. */
 int nat_down(struct install *in, const char *owner, const struct nat_params *unrecorded,
 	     struct nat_vm *v, int *removed);
+/* nat_down of the N OWNERS: the recorded rules of all in one transaction,
+ * the records in one; an owner the kernel does not hold as recorded, one by
+ * one as nat_down does (ember-reconcile's batch). */
+int nat_down_owners(struct install *in, const char *const *owners, int n);
 /* 1 and V filled when OWNER is recorded, 0 when not. */
 int nat_show(struct install *in, const char *owner, struct nat_vm *v);
 /* Every recorded VM, by owner, with its state. */

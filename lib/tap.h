@@ -90,6 +90,9 @@ int tap_show(struct install *in, const char *owner, struct tap *t);
  * carrying an ember ifalias, marked mine = 0. */
 int tap_list(struct install *in, int all, struct tap_list *l);
 void tap_list_release(struct tap_list *l);
+/* Remove the TAPs (and records) of the N OWNERS, in one ip -batch and one
+ * transaction (ember-reconcile's batch of tap_delete). */
+int tap_delete_owners(struct install *in, const char *const *owners, int n);
 /* Remove every TAP that provably belongs to this installation. */
 int tap_teardown(struct install *in);
 
