@@ -94,7 +94,7 @@ SSH=(ssh -q -i "$T/userkey" -p 2222 -o StrictHostKeyChecking=no -o UserKnownHost
 for ((i = 0; i < 100; i++)); do "${SSH[@]}" 2>/dev/null && break; sleep 0.05; done
 "${SSH[@]}" || { echo "agent: sshd did not answer: $(tail -3 "$T/sshd.log")"; exit 1; }
 rounds=${BENCH_ROUNDS:-21} reps=${BENCH_REPS:-5}
-read -r a_us s_us ratio < <("$T/../interleave" "$rounds" "$reps" "$CLIENT" --hvsock "$V" exec -- true -- "${SSH[@]}")
+read -r a_us s_us ratio < <("$T/../interleave" "$rounds" "$reps" "$CLIENT" --hvsock "$V" exec true -- "${SSH[@]}")
 printf 'agent: exec true round trip: %.0f us; ssh true: %.0f us; ratio agent/ssh (median of %d interleaved rounds of %d): %sx (goal <= 0.1x)\n' \
 	"$a_us" "$s_us" "$rounds" "$reps" "$ratio"
 
