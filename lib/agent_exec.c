@@ -350,7 +350,7 @@ static int wait_ms(struct run *x)
 		SOONER(x->reaped_at + LINGER_MS);
 	if (!x->reaped && x->pidfd < 0)
 		SOONER(t + 20); /* no pidfd (before Linux 5.3): look now and then */
-	if (x->lingered)
+	if (x->lingered && x->line_off == x->line_len && (x->out[0] >= 0 || x->out[1] >= 0))
 		SOONER(t); /* drain what is there, then end */
 #undef SOONER
 	if (next < 0)
@@ -372,15 +372,16 @@ static int pump(struct run *x)
 		if (x->failed)
 			return 0;
 		timers(x);
-		if (over(x))
-			return 0;
-		/* read output only while no frame waits for the socket */
-		if (x->line_off == x->line_len) {
+		/* after the linger: what the pipes hold now, then they close
+		 * (output is read only while no frame waits for the socket) */
+		if (x->lingered && x->line_off == x->line_len) {
 			for (i = 0; i < 2; i++) {
-				if (x->out[i] >= 0 && x->lingered && read_output(x, i))
+				if (x->out[i] >= 0 && read_output(x, i))
 					break;
 			}
 		}
+		if (over(x))
+			return 0;
 		p[0] = (struct pollfd){.fd = c->fd, .events = agent_reader_room(&c->in) ? POLLIN : 0};
 		if (x->line_off < x->line_len)
 			p[0].events |= POLLOUT;

@@ -6,7 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "error.h"
 
 #include "agent_client.h"
 #include "agent_request.h"
@@ -268,6 +272,76 @@ static void ok_line(void **state)
 	assert_false(hvsock_ok_line("OK 123456789012345\n", 19));
 }
 
+/* A fake hybrid vsock: a listener at PATH whose child answers each of N
+ * connections with REPLY (in one write) after reading the CONNECT line,
+ * which it checks came whole in one read. */
+static pid_t fake_hvsock(const char *path, const char *reply, int n)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int l = socket(AF_UNIX, SOCK_STREAM, 0), c, i;
+	char buf[64];
+	ssize_t got;
+	pid_t pid;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(l, 16), 0);
+	pid = fork();
+	if (pid == 0) {
+		for (i = 0; i < n; i++) {
+			c = accept(l, NULL, NULL);
+			got = read(c, buf, sizeof(buf));
+			if (got != 13 || memcmp(buf, "CONNECT 1024\n", 13) != 0)
+				_exit(3);
+			if (*reply && write(c, reply, strlen(reply)) < 0)
+				_exit(4);
+			close(c);
+		}
+		_exit(0);
+	}
+	close(l);
+	return pid;
+}
+
+static void hvsock_nothing_past_ok(void **state)
+{
+	char path[] = "/tmp/ember-test-hvsock-XXXXXX", sock[64], buf[64];
+	int fd, st;
+	ssize_t n;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(mkdtemp(path));
+	snprintf(sock, sizeof(sock), "%s/v.sock", path);
+	/* the guest's first bytes arrive in the same segment as the OK line */
+	pid = fake_hvsock(sock, "OK 1073741825\nhello\n", 1);
+	fd = hvsock_connect(sock, 1024, 2000);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf));
+	assert_int_equal(n, 6);
+	assert_memory_equal(buf, "hello\n", 6);
+	close(fd);
+	waitpid(pid, &st, 0);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	/* an answer that is not OK <n>: refused at once */
+	pid = fake_hvsock(sock, "OK 12x\n", 1);
+	assert_int_equal(hvsock_connect(sock, 1024, 2000), -1);
+	assert_non_null(strstr(error_message(), "unexpected answer from the hybrid vsock"));
+	assert_non_null(strstr(error_message(), "'OK 12x'"));
+	waitpid(pid, &st, 0);
+	/* closed with no bytes (nothing listening in the guest): retried, then 111 */
+	pid = fake_hvsock(sock, "", 1); /* then the listener is gone: refused, retried */
+	assert_int_equal(hvsock_connect(sock, 1024, 250), -1);
+	assert_int_equal(error_exit_code(), EXIT_TEMP);
+	assert_non_null(strstr(error_message(), "the agent did not answer on"));
+	assert_non_null(strstr(error_message(), "port 1024: waited 0."));
+	waitpid(pid, &st, 0);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	unlink(sock);
+	rmdir(path);
+}
+
 static void exit_codes(void **state)
 {
 	(void)state;
@@ -286,6 +360,7 @@ int main(void)
 		cmocka_unit_test(request_refusals), cmocka_unit_test(frames),
 		cmocka_unit_test(frame_lines),      cmocka_unit_test(reader_bounds),
 		cmocka_unit_test(ok_line),          cmocka_unit_test(exit_codes),
+		cmocka_unit_test(hvsock_nothing_past_ok),
 	};
 
 	return UNIT_RUN(tests);
