@@ -36,7 +36,7 @@ SQLITE_LIBS := $(if $(SQLITE_A),$(SQLITE_STATIC),$(shell pkg-config --libs sqlit
 EMBER_LDLIBS := -Wl,--as-needed $(SQLITE_LIBS) $(shell pkg-config --libs libcjson) -ldl
 
 .PHONY: all install uninstall check check-all check-unit check-cli check-kernel check-asan bench demo \
-	clean format fuzz
+	clean format fuzz standin
 all: $(BUILD)/ember
 
 $(BUILD)/ember: $(OBJS) Makefile
@@ -49,6 +49,16 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h platform/*.h applets/*.h) applets/applets.d
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EMBER_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS) -lcmocka
+
+# The Firecracker stand-in for the tests (tests/firecracker/README); never installed.
+STANDIN_SRCS := $(sort $(wildcard tests/firecracker/*.c))
+standin: $(BUILD)/standin/firecracker
+$(BUILD)/standin/firecracker: $(STANDIN_SRCS) tests/firecracker/standin.h tests/firecracker/schema.json Makefile
+	@mkdir -p $(dir $@)
+	cp tests/firecracker/schema.json $(BUILD)/standin/schema.json
+	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+		-DSTANDIN_SCHEMA='"$(abspath tests/firecracker/schema.json)"' $(shell pkg-config --cflags libcjson) \
+		$(LDFLAGS) -o $@ $(STANDIN_SRCS) $(shell pkg-config --libs libcjson) -pthread
 
 install: $(BUILD)/ember
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -73,14 +83,14 @@ demo:
 
 # The groups make check runs: unit tests, CLI tests, then the kernel tests.
 KERNEL_GROUP := $(if $(SKIP_KERNEL),'skip:kernel tests: $(SKIP_KERNEL)','scripts/kernel-test $(BUILD)')
-check-all: $(BUILD)/ember $(UNIT_BINS)
+check-all: $(BUILD)/ember $(UNIT_BINS) $(BUILD)/standin/firecracker
 	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/run $(UNIT_BINS) \
 		$(sort $(wildcard tests/cli/*.sh)) $(if $(wildcard scripts/kernel-test),$(KERNEL_GROUP))
 
 check-unit: $(UNIT_BINS)
 	@tests/run $(UNIT_BINS)
 
-check-cli: $(BUILD)/ember
+check-cli: $(BUILD)/ember $(BUILD)/standin/firecracker
 	@EMBER=$(abspath $(BUILD)/ember) tests/run $(sort $(wildcard tests/cli/*.sh))
 
 check-kernel: $(BUILD)/ember
