@@ -4,6 +4,7 @@
 #define EMBER_SPAWN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct spawn {
 	int status;       /* exit code, or 128 + signal */
@@ -23,6 +24,10 @@ extern int spawn_verbose;
 int spawn_run(const char *const argv[], const char *input, size_t input_len,
 	      int timeout_ms, struct spawn *s);
 void spawn_release(struct spawn *s);
+/* Start ARGV[0] (looked up on PATH) as a long-lived child in a session of
+ * its own, stdin from /dev/null, stdout and stderr appended to LOG (created
+ * 0600), signals at their defaults. *PID gets it; the caller waits for it. */
+int spawn_detached(const char *const argv[], const char *log, pid_t *pid);
 /* The last line of the command's stderr (or stdout), for error messages. */
 const char *spawn_reason(struct spawn *s);
 
