@@ -98,7 +98,10 @@ rules -D
 ip link del tapg
 EOF
 chmod +x "$dir/ember-side" "$dir/guide-side"
-"$dir/ember-side" && "$dir/guide-side" || { echo "up: a side failed once; no figures"; exit 1; }
+if ! "$dir/ember-side" || ! "$dir/guide-side"; then
+	echo "up: a side failed once; no figures"
+	exit 1
+fi
 read -r ember_us guide_us ratio < <("$interleave" "$rounds" 1 "$dir/ember-side" -- "$dir/guide-side")
 printf 'up: ember-up --rootfs + ember-down --delete --force vs the getting-started guide (ip, iptables, curl per request), median of %d interleaved rounds: %.1f ms vs %.1f ms, ratio %.2fx (goal <= 0.5)\n' \
 	"$rounds" "$(bc -l <<<"$ember_us / 1000")" "$(bc -l <<<"$guide_us / 1000")" "$ratio"
