@@ -25,15 +25,21 @@ LIB_OBJS := $(filter $(BUILD)/lib/% $(BUILD)/platform/%,$(OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-EMBER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+# pkg-config is asked only when a build rule needs its answer, and then once
+# (each X = $(eval X := ...)$(X) replaces itself by its value): `make check`
+# and `make demo` on a fresh machine run scripts/install-deps first, and
+# nothing asks pkg-config about packages that are not installed yet.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS) $(DLOPEN_PKGS)))$(PKG_CFLAGS)
+EMBER_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-iquote lib -iquote platform -iquote applets -DEMBER_VERSION='"$(VERSION)"' \
-	$(shell pkg-config --cflags $(PKGS) $(DLOPEN_PKGS))
+	$(PKG_CFLAGS)
 # SQLite is linked statically where libsqlite3.a exists: the dynamic link of
 # libsqlite3.so costs every applet start about 0.15 ms (tests/bench/startup.sh).
-SQLITE_A := $(wildcard $(shell pkg-config --variable=libdir sqlite3)/libsqlite3.a)
+SQLITE_A = $(eval SQLITE_A := $$(wildcard $$(shell pkg-config --variable=libdir sqlite3)/libsqlite3.a))$(SQLITE_A)
 SQLITE_STATIC := -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm -lpthread
-SQLITE_LIBS := $(if $(SQLITE_A),$(SQLITE_STATIC),$(shell pkg-config --libs sqlite3))
-EMBER_LDLIBS := -Wl,--as-needed $(SQLITE_LIBS) $(shell pkg-config --libs libcjson) -ldl
+SQLITE_LIBS = $(if $(SQLITE_A),$(SQLITE_STATIC),$(shell pkg-config --libs sqlite3))
+CJSON_LIBS = $(eval CJSON_LIBS := $$(shell pkg-config --libs libcjson))$(CJSON_LIBS)
+EMBER_LDLIBS = -Wl,--as-needed $(SQLITE_LIBS) $(CJSON_LIBS) -ldl
 
 .PHONY: all install uninstall check check-all check-unit check-cli check-kernel check-asan bench demo \
 	clean format fuzz standin

@@ -3,6 +3,7 @@
  * from it. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "preflight.h"
@@ -117,6 +118,8 @@ static int do_deinit(struct install *none, int argc, char **argv)
 	}
 	if (subsys_deinit(&in, purge, report_teardown) < 0)
 		xdie(0);
+	if (purge && access(in.dir, F_OK) == 0)
+		warn("'%s' stays: it holds files ember did not make", in.dir);
 	out_record_begin(&out);
 	out_str(&out, "state_dir", in.dir);
 	out_str(&out, "instance_id", install_namespace(&in));

@@ -1,6 +1,7 @@
 #include "install.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +9,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "error.h"
 #include "file.h"
 #include "hostnet.h"
+#include "ipalloc.h"
 #include "lock.h"
 #include "name.h"
 
 #define CONFIG_VERSION 1
+/* The database's identity row (table install): the instance id of the
+ * installation that wrote it ("" legacy). */
+#define IDENTITY_KEY "instance_id"
+
+/* What ember makes in a state directory, and nothing else: init adopts a
+ * non-empty directory without a config only when it holds nothing but
+ * these (a crashed init's leftovers), and --purge removes exactly these. */
+static const char *const made[] = {
+	"config.json", "state.db", "state.db-wal", "state.db-shm", "state.db-journal",
+	"locks", "vms", "pool", "hosts",
+};
+
+static int made_by_ember(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(made); i++)
+		if (strcmp(name, made[i]) == 0)
+			return 1;
+	/* file_write_atomic's temporary file, left by a crash */
+	return strncmp(name, "config.json.tmp.", 16) == 0;
+}
 
 const char *install_namespace(const struct install *in)
 {
@@ -73,7 +98,33 @@ int install_parse_subnet(const char *s, struct cidr *c)
 		error_hint("did you mean '%s'?", net);
 		return -1;
 	}
-	return 0;
+	/* the allocator's own rule: a subnet no address can come from is no
+	 * subnet for allocations */
+	return ipalloc_valid_subnet(c, IPALLOC_P2P);
+}
+
+int install_host_free(const struct cidr *c, int exact, int code, const char *what)
+{
+	char why[128], text[CIDR_LEN];
+	int rc;
+
+	rc = hostnet_overlap(c, exact, why, sizeof(why));
+	if (rc <= 0)
+		return rc;
+	if (exact)
+		ip4_format(c->addr, text);
+	else
+		cidr_format(c, text);
+	error_code(code, "%s '%s' overlaps %s on this host", what, text, why);
+	if (exact)
+		error_hint("the host has that address already: "
+			   "--reserve it, or choose another subnet");
+	else if (c->prefix > 30)
+		error_hint("choose an address that no address or route of this host uses");
+	else
+		error_hint("choose a%s that no address or route of this host uses",
+			   strcmp(what, "address") == 0 ? "n address whose network" : " subnet");
+	return -1;
 }
 
 const char *install_dir_default(const char *given)
@@ -115,20 +166,131 @@ static int absolute(const char *dir, char out[PATH_MAX])
 	return 0;
 }
 
+/* ABS as a state directory: 0 a directory, -2 nothing there (no error),
+ * else -1 (100) when it is something else: a file, or a symbolic link that
+ * leads nowhere. */
+static int dir_shape(const char *abs)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (lstat(abs, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return -2;
+		return error_errno("unable to open the state directory '%s'", abs);
+	}
+	if (S_ISLNK(st.st_mode) && stat(abs, &st) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			return error_errno("unable to open the state directory '%s'", abs);
+		n = readlink(abs, target, sizeof(target) - 1);
+		target[n < 0 ? 0 : n] = '\0';
+		error_code(EXIT_USAGE,
+			   "state directory '%s' is a symbolic link to '%s', "
+			   "which does not exist",
+			   abs, target);
+		error_hint("create the directory it points to, or name another with --state-dir");
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		error_code(EXIT_USAGE, "state directory '%s' is not a directory", abs);
+		error_hint("name a directory (or a path that does not exist yet) with --state-dir");
+		return -1;
+	}
+	return 0;
+}
+
+/* Init may make an installation in ABS: it does not exist, is empty, holds
+ * a config (an installation already), or holds only what an init that did
+ * not finish left. Anything else is someone's directory: 100. */
+static int dir_adoptable(const char *abs)
+{
+	struct dirent *d;
+	char other[NAME_MAX + 1] = "";
+	int config = 0;
+	DIR *dir;
+
+	dir = opendir(abs);
+	if (!dir && errno == ENOENT)
+		return 0;
+	if (!dir)
+		return error_errno("unable to read the state directory '%s'", abs);
+	while ((d = readdir(dir))) {
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		if (strcmp(d->d_name, "config.json") == 0)
+			config = 1;
+		/* a file system of its own, mounted there, has lost+found */
+		else if (!other[0] && !made_by_ember(d->d_name) &&
+			 strcmp(d->d_name, "lost+found") != 0)
+			snprintf(other, sizeof(other), "%s", d->d_name);
+	}
+	closedir(dir);
+	if (config || !other[0])
+		return 0;
+	error_code(EXIT_USAGE, "'%s' is not empty and is not an ember installation (it holds '%s')",
+		   abs, other);
+	error_hint("name a new or empty directory with --state-dir");
+	return -1;
+}
+
+int install_purge(const struct install *in)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	size_t i;
+	DIR *dir;
+	int rc = 0;
+
+	for (i = 0; i < ARRAY_SIZE(made); i++)
+		if (install_path(in, path, sizeof(path), made[i]) < 0 || file_remove_tree(path) < 0)
+			return -1;
+	dir = opendir(in->dir);
+	if (!dir && errno == ENOENT)
+		return 1;
+	if (!dir)
+		return error_errno("unable to read the state directory '%s'", in->dir);
+	while (rc == 0 && (d = readdir(dir)))
+		if (strncmp(d->d_name, "config.json.tmp.", 16) == 0 &&
+		    (install_path(in, path, sizeof(path), d->d_name) < 0 ||
+		     file_remove_tree(path) < 0))
+			rc = -1;
+	closedir(dir);
+	if (rc < 0)
+		return -1;
+	if (rmdir(in->dir) == 0 || errno == ENOENT)
+		return 1;
+	if (errno == ENOTEMPTY || errno == EEXIST)
+		return 0;
+	return error_errno("unable to remove the state directory '%s'", in->dir);
+}
+
 int install_parse_config(struct install *in, const char *path, const char *text)
 {
 	const cJSON *id, *subnet, *version;
 	cJSON *root;
 	int rc = -1;
 
-	root = cJSON_Parse(text);
+	/* exactly one object: whatever follows it (a second object, a stray
+	 * byte) means the file is not what ember wrote */
+	root = cJSON_ParseWithOpts(text, NULL, 1);
 	if (!root || !cJSON_IsObject(root)) {
 		error_code(EXIT_INTERNAL, "unable to read '%s': not a JSON object", path);
 		goto out;
 	}
+	/* no version: written before there was one; else an integer 1.. */
 	version = cJSON_GetObjectItemCaseSensitive(root, "version");
-	if (version && (!cJSON_IsNumber(version) || version->valuedouble > CONFIG_VERSION)) {
-		error_code(EXIT_INTERNAL, "unable to read '%s': unknown config version", path);
+	if (version && (!cJSON_IsNumber(version) ||
+			!(version->valuedouble >= 1 && version->valuedouble <= 65535) ||
+			version->valuedouble != (double)(int)version->valuedouble)) {
+		error_code(EXIT_INTERNAL, "unable to read '%s': impossible config version", path);
+		goto out;
+	}
+	if (version && version->valuedouble > CONFIG_VERSION) {
+		error_code(EXIT_INTERNAL,
+			   "unable to read '%s': config version %d is newer than "
+			   "this ember knows (%d)",
+			   path, version->valueint, CONFIG_VERSION);
 		goto out;
 	}
 	id = cJSON_GetObjectItemCaseSensitive(root, "instance_id");
@@ -191,6 +353,8 @@ int install_load(struct install *in, const char *dir)
 	memset(in, 0, sizeof(*in));
 	if (absolute(dir, abs) < 0)
 		return -1;
+	if (dir_shape(abs) == -1)
+		return -1;
 	if (!realpath(abs, in->dir)) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			return error_errno("unable to open the state directory '%s'", abs);
@@ -207,13 +371,97 @@ int install_load(struct install *in, const char *dir)
 	return rc;
 }
 
+static const char *const base_schema[] = {
+	"CREATE TABLE install (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
+};
+
+static int db_lost(const char *path, const char *why)
+{
+	error_code(EXIT_INTERNAL, "the state database '%s' %s", path, why);
+	error_hint("restore it (with its -wal file) from a backup; to start afresh instead, move "
+		   "config.json and state.db away and run 'ember-init init'");
+	return -1;
+}
+
+/* Before PATH is opened for an installation whose config exists: init
+ * writes the database before the config, so an empty file is one that lost
+ * its contents (truncated), never one that was not written yet. */
+static int db_check_size(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+		return db_lost(path, "is empty: it lost its contents");
+	return 0;
+}
+
+/* After it is opened: it holds tables (init makes them), and its identity
+ * row, where it has one, names this installation. A database with tables
+ * but no identity row is an older ember's (init adds the row). */
+static int db_check_identity(struct install *in, const char *path)
+{
+	char why[128];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(&in->db, &st, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") < 0)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rc = sqlite3_column_int(st, 0);
+	else
+		rc = db_error(&in->db, "unable to read the state database");
+	sqlite3_finalize(st);
+	if (rc <= 0)
+		return rc < 0 ? -1 : db_lost(path, "holds no table: it lost its contents");
+	rc = db_has_table(&in->db, "install");
+	if (rc <= 0)
+		return rc;
+	if (db_prepare(&in->db, &st, "SELECT value FROM install WHERE key = '" IDENTITY_KEY "'") < 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), in->id) != 0) {
+		snprintf(why, sizeof(why), "is installation '%s''s, not this one's ('%s')",
+			 (const char *)sqlite3_column_text(st, 0), in->id[0] ? in->id : "legacy");
+		rc = db_lost(path, why);
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = db_error(&in->db, "unable to read the state database");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The installation's own table and the database's identity row. */
+static int db_stamp(struct install *in)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (db_migrate(&in->db, "install", base_schema, 1) < 0 || db_begin(&in->db) < 0)
+		return -1;
+	if (db_prepare(&in->db, &st,
+		       "INSERT OR IGNORE INTO install (key, value) "
+		       "VALUES ('" IDENTITY_KEY "', ?)") == 0)
+		sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
+	return db_write(&in->db, st, "unable to record the installation in the state database");
+}
+
 static int open_db(struct install *in, struct db **db, int create)
 {
 	char path[PATH_MAX];
+	struct stat st;
+	int fresh;
 
 	if (!in->db_ready) {
-		if (install_path(in, path, sizeof(path), "state.db") < 0 || db_open(&in->db, path, create) < 0)
+		if (install_path(in, path, sizeof(path), "state.db") < 0 || db_check_size(path) < 0)
 			return -1;
+		fresh = create && stat(path, &st) < 0 && errno == ENOENT;
+		if (db_open(&in->db, path, create) < 0)
+			return -1;
+		if ((fresh ? db_stamp(in) : db_check_identity(in, path)) < 0) {
+			db_close(&in->db);
+			return -1;
+		}
 		in->db_ready = 1;
 	}
 	*db = &in->db;
@@ -287,7 +535,7 @@ static int derive_subnet(struct install *in)
 	c = first;
 	for (i = 0; i < 256; i++) {
 		c.addr = (first.addr & 0xff000000u) | (((first.addr >> 16) + (uint32_t)i) & 0xff) << 16;
-		rc = hostnet_overlap(&c, why, sizeof(why));
+		rc = hostnet_overlap(&c, 0, why, sizeof(why));
 		if (rc < 0)
 			return -1;
 		if (rc == 0)
@@ -330,16 +578,12 @@ static int check_settings(const struct install *in, const struct install_opts *o
 	return 0;
 }
 
-static const char *const base_schema[] = {
-	"CREATE TABLE install (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
-};
-
 int install_init(struct install *in, const char *dir, const struct install_opts *o, int *created)
 {
-	char abs[PATH_MAX], path[PATH_MAX], id_buf[5], why[128];
+	char abs[PATH_MAX], path[PATH_MAX], id_buf[5];
 	const char *id = NULL;
 	struct cidr subnet = {0, 0};
-	int lock = -1, rc = -1;
+	int lock = -1, rc = -1, existed, shape;
 
 	memset(in, 0, sizeof(*in));
 	*created = 0;
@@ -353,19 +597,16 @@ int install_init(struct install *in, const char *dir, const struct install_opts 
 	}
 	if (o->subnet && install_parse_subnet(o->subnet, &subnet) < 0)
 		return -1;
-	if (absolute(dir, abs) < 0)
+	if (absolute(dir, abs) < 0 || (shape = dir_shape(abs)) == -1)
+		return -1;
+	if (shape == 0 && dir_adoptable(abs) < 0)
 		return -1;
 	/* A new installation's explicit subnet must be off the host's addresses
 	 * and routes; checked before anything is made. An existing one is not
 	 * checked again: its own TAP addresses live in it. */
 	if (o->subnet && snprintf(path, sizeof(path), "%s/config.json", abs) < (int)sizeof(path) &&
 	    access(path, F_OK) < 0) {
-		rc = hostnet_overlap(&subnet, why, sizeof(why));
-		if (rc > 0) {
-			error_code(EXIT_USAGE, "subnet '%s' overlaps %s on this host", o->subnet, why);
-			error_hint("choose a subnet that no address or route of this host uses");
-		}
-		if (rc != 0)
+		if (install_host_free(&subnet, 0, EXIT_USAGE, "subnet") < 0)
 			return -1;
 	}
 
@@ -418,10 +659,15 @@ int install_init(struct install *in, const char *dir, const struct install_opts 
 	rc = -1;
 	if (install_path(in, path, sizeof(path), "vms") < 0 || file_mkdirs(path, 0700) < 0)
 		goto out;
-	if (install_path(in, path, sizeof(path), "state.db") < 0 || db_open(&in->db, path, 1) < 0)
+	if (install_path(in, path, sizeof(path), "state.db") < 0)
+		goto out;
+	/* an installation's database that lost its contents is never made
+	 * afresh: that would hand out again what it held */
+	existed = access(path, F_OK) == 0;
+	if ((!*created && db_check_size(path) < 0) || db_open(&in->db, path, 1) < 0)
 		goto out;
 	in->db_ready = 1;
-	if (db_migrate(&in->db, "install", base_schema, 1) < 0)
+	if ((!*created && existed && db_check_identity(in, path) < 0) || db_stamp(in) < 0)
 		goto out;
 	if (*created && write_config(in) < 0)
 		goto out;

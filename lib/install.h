@@ -41,8 +41,14 @@ void install_derive_id(const char *path, char id[5]);
 void install_default_subnet(const char *id, struct cidr *c);
 /* Exactly 4 hex characters, lowercased into ID; anything else exit 100. */
 int install_parse_id(const char *s, char id[5]);
-/* A subnet given by an operator: a network address with prefix 8-30. */
+/* A subnet given by an operator: a network address with prefix 8-30 that
+ * the allocator can hand p2p blocks from (ipalloc_valid_subnet). */
 int install_parse_subnet(const char *s, struct cidr *c);
+/* The one rule for addresses ember hands out or assigns: C must not overlap
+ * an address's network or a non-default route of this host (EXACT: C's
+ * addresses must not be an address of the host). Else CODE, naming WHAT
+ * ("subnet", "address") and the link that has it. 0 free, -1 error. */
+int install_host_free(const struct cidr *c, int exact, int code, const char *what);
 
 /* Fill IN's id and subnet from the text of config.json (PATH names it in
  * errors); a corrupt config is exit 101. */
@@ -59,6 +65,11 @@ int install_db(struct install *in, struct db **db);
 /* The same, creating state.db when it is missing (a directory that holds
  * only a config: teardown still has to look for the host objects). */
 int install_db_create(struct install *in, struct db **db);
+/* deinit --purge: remove what ember makes in the state directory
+ * (config.json, state.db and its -wal/-shm, locks/, vms/, pool/, hosts),
+ * then the directory when that left it empty: 1 removed, 0 it holds other
+ * files and stays, -1 error. */
+int install_purge(const struct install *in);
 /* DIR/REL into BUF. */
 int install_path(const struct install *in, char *buf, size_t n, const char *rel);
 void install_release(struct install *in);

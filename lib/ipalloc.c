@@ -254,6 +254,11 @@ static int claim_subnet(struct db *db, const struct cidr *c, enum ipalloc_mode m
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return db_error(db, "unable to read the subnets in use");
+	/* a p2p subnet taken into use is off the host's networks and routes,
+	 * as init keeps the installation's (its TAPs would take them over);
+	 * a shared subnet's gateway may be the host's own */
+	if (m == IPALLOC_P2P && install_host_free(c, 0, EXIT_REFUSED, "subnet") < 0)
+		return -1;
 	if (db_prepare(db, &st, "INSERT INTO ipalloc_subnets (subnet, mode, first, last) VALUES (?, ?, ?, ?)") < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
@@ -304,6 +309,26 @@ static int same_request(const struct ipalloc *a, const struct ipalloc_request *r
 			return -1;
 		}
 	return 0;
+}
+
+/* What A hands out must be no address of the host's (install_host_free,
+ * the rule init applies to the installation's subnet): a p2p block's host
+ * side becomes a TAP's address, so the block may not touch a host network
+ * or route (one that came after its subnet was taken into use); a single
+ * address only may not be one a link has (the gateway of a shared subnet
+ * is often the host's own). */
+static int host_free(const struct ipalloc *a)
+{
+	struct cidr c;
+
+	if (a->mode == IPALLOC_P2P) {
+		c.addr = a->first;
+		c.prefix = 30;
+		return install_host_free(&c, 0, EXIT_REFUSED, "block");
+	}
+	c.addr = a->guest;
+	c.prefix = 32;
+	return install_host_free(&c, 1, EXIT_REFUSED, "address");
 }
 
 static int full(const struct ipalloc_request *r, int64_t lo, int64_t hi, const struct reserved *res)
@@ -382,6 +407,8 @@ int ipalloc_alloc(struct install *in, const char *owner, const struct ipalloc_re
 		corrupt(&l);
 		goto out;
 	}
+	if (host_free(a) < 0)
+		goto out;
 	if (db_commit(db) < 0)
 		return -1;
 	*created = 1;

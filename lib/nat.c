@@ -34,6 +34,15 @@ static const char *const schema[] = {
 const struct tables nat_tables = {"nat", schema, ARRAY_SIZE(schema), "nat_vms",
 					"SELECT owner, created FROM nat_vms ORDER BY owner"};
 
+/* The tables, once the backend is one that can be named: every verb refuses
+ * a bad $EMBER_IPTABLES (100) before anything is read or made. */
+static int nat_open(struct install *in, int create, struct db **db)
+{
+	if (ipt_env_check() < 0)
+		return -1;
+	return tables_open(in, &nat_tables, create, db);
+}
+
 /* ---- names ---------------------------------------------------------------- */
 
 void nat_chain_name(const struct install *in, enum nat_chain which, char *buf, size_t n)
@@ -952,22 +961,76 @@ static void ensure_base(const struct view *v, struct script *s, const char *owne
 
 /* ---- verbs ------------------------------------------------------------------ */
 
+/* The interfaces P names are what they are said to be: the TAP a TAP (a
+ * rule "-i T -j DROP" on any other link cuts the host off from it), the
+ * uplink an existing link that is neither the TAP nor the loopback. */
 static int check_links(const struct nat_params *p)
 {
-	if (!sysctl_link_exists(p->tap)) {
+	enum sysctl_link_kind k = sysctl_link_kind(p->tap);
+
+	if (k == LINK_NONE) {
 		error_code(EXIT_USAGE, "TAP '%s' does not exist", p->tap);
 		error_hint("create it first: ember-tap create OWNER --address HOST_IP/PREFIX");
 		return -1;
 	}
-	if (!sysctl_link_exists(p->uplink)) {
+	if (k != LINK_TAP) {
+		error_code(EXIT_USAGE, "'%s' is not a TAP: %s", p->tap,
+			   k == LINK_LOOPBACK ? "it is the loopback interface"
+			   : k == LINK_TUN    ? "it is a TUN device (no Ethernet frames)"
+					      : "it is a link of another kind");
+		error_hint("name the guest's TAP with --tap (ember-tap show OWNER prints it)");
+		return -1;
+	}
+	if (!p->uplink[0])
+		return 0; /* not resolved yet: the default route's, checked then */
+	if (strcmp(p->uplink, p->tap) == 0)
+		return error_code(EXIT_USAGE, "uplink '%s' is the guest's TAP", p->uplink);
+	k = sysctl_link_kind(p->uplink);
+	if (k == LINK_NONE) {
 		error_code(EXIT_USAGE, "uplink '%s' does not exist", p->uplink);
 		error_hint("name an interface of this host with --uplink IF");
+		return -1;
+	}
+	if (k == LINK_LOOPBACK) {
+		error_code(EXIT_USAGE, "uplink '%s' is the loopback interface", p->uplink);
+		error_hint("name the interface toward the outside with --uplink IF");
 		return -1;
 	}
 	return 0;
 }
 
 static const char *state_of(struct view *v, const struct nat_vm *vm);
+
+/* Before the fast path writes into OWNER's bucket chains: they and the
+ * shared chains are provably ours, as the slow path proves them
+ * (chain_foreign_named), read in one command that lists only them. 0 yes;
+ * 1 not, or one is missing (the slow path then reads every rule and refuses
+ * what is not ours, 102); -1 error. */
+static int fast_proven(const struct install *in, const char *owner)
+{
+	const char *tables[6], *chains[6];
+	char names[6][IPT_CHAIN_LEN], why[NAT_SPEC_LEN + 128];
+	struct view v = {0};
+	int i, n = 0, rc;
+
+	v.in = in;
+	nat_comment(in, NULL, v.jump_token, sizeof(v.jump_token));
+	for (i = 0; i < 3; i++) {
+		nat_chain_name(in, (enum nat_chain)i, v.chain[i], sizeof(v.chain[i]));
+		snprintf(names[n], sizeof(names[n]), "%s", v.chain[i]);
+		nat_bucket_chain(in, (enum nat_chain)i, owner, names[n + 1], sizeof(names[n + 1]));
+		tables[n] = tables[n + 1] = chain_table(i);
+		chains[n] = names[n];
+		chains[n + 1] = names[n + 1];
+		n += 2;
+	}
+	rc = ipt_read_chains(tables, chains, n, &v.rs);
+	for (i = 0; rc == 0 && i < n; i++)
+		if (chain_foreign_named(&v, tables[i], chains[i], why, sizeof(why)) != 0)
+			rc = 1;
+	ipt_ruleset_release(&v.rs);
+	return rc;
+}
 
 /* The fast path of up: one transaction that asserts the jumps into OWNER's
  * buckets are there (-C) and appends its rules E, or, when they are
@@ -986,6 +1049,9 @@ static int fast_up(struct install *in, struct db *db, const char *owner, const s
 	rc = bucket_known(db, nat_bucket(owner));
 	if (rc <= 0)
 		return rc < 0 ? -1 : 1; /* a bucket no change made yet: read the kernel */
+	rc = fast_proven(in, owner);
+	if (rc != 0)
+		return rc;
 	docker = ipt_chain_exists("filter", "DOCKER-USER");
 	if (docker < 0)
 		return -1;
@@ -1031,11 +1097,11 @@ int nat_up(struct install *in, const char *owner, const struct nat_params *want,
 	struct db *db;
 
 	*created = 0;
-	if (!sysctl_link_exists(p.tap))
-		return check_links(&p);
-	if (p.uplink[0] && !sysctl_link_exists(p.uplink))
-		return check_links(&p);
-	if (tables_open(in, &nat_tables, 1, &db) < 0 || take_locks(in, &l) < 0)
+	/* before anything is made: a backend that cannot be, links that are
+	 * not what they are named as */
+	if (ipt_env_check() < 0 || check_links(&p) < 0)
+		return -1;
+	if (nat_open(in, 1, &db) < 0 || take_locks(in, &l) < 0)
 		return -1;
 	found = read_record(db, owner, &rec);
 	if (found < 0)
@@ -1153,7 +1219,7 @@ int nat_down(struct install *in, const char *owner, const struct nat_params *unr
 	memset(v, 0, sizeof(*v));
 	snprintf(v->owner, sizeof(v->owner), "%s", owner);
 	v->state = "down";
-	rc = tables_open(in, &nat_tables, unrecorded != NULL, &db);
+	rc = nat_open(in, unrecorded != NULL, &db);
 	if (rc <= 0)
 		return rc; /* no table: this installation never set up NAT */
 	rc = -1;
@@ -1260,7 +1326,7 @@ int nat_show(struct install *in, const char *owner, struct nat_vm *v)
 	struct db *db;
 	int rc;
 
-	rc = tables_open(in, &nat_tables, 0, &db);
+	rc = nat_open(in, 0, &db);
 	if (rc <= 0)
 		return rc;
 	rc = read_record(db, owner, v);
@@ -1280,7 +1346,7 @@ int nat_list(struct install *in, struct nat_list *l)
 	int rc, i;
 
 	memset(l, 0, sizeof(*l));
-	rc = tables_open(in, &nat_tables, 0, &db);
+	rc = nat_open(in, 0, &db);
 	if (rc <= 0)
 		return rc;
 	if (read_all(db, l) < 0)
@@ -1317,7 +1383,7 @@ int nat_check(struct install *in, nat_report_fn report, void *ctx)
 	unsigned char *claimed = NULL;
 	struct db *db;
 
-	rc = tables_open(in, &nat_tables, 0, &db);
+	rc = nat_open(in, 0, &db);
 	if (rc <= 0)
 		return rc;
 	if (read_all(db, &l) < 0 || view_load(&view, in) < 0)
@@ -1466,7 +1532,7 @@ int nat_flush(struct install *in, struct nat_list *out_list)
 
 	if (out_list)
 		memset(out_list, 0, sizeof(*out_list));
-	rc = tables_open(in, &nat_tables, 0, &db);
+	rc = nat_open(in, 0, &db);
 	if (rc <= 0)
 		return rc; /* never set up: nothing to remove, no iptables needed */
 	rc = -1;

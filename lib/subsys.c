@@ -220,7 +220,8 @@ int subsys_deinit(struct install *in, int purge, void (*report)(const char *subs
 		return -1; /* the marker stays: the installation is half torn down */
 	}
 	install_release(in);
-	if (purge && file_remove_tree(in->dir) < 0)
+	/* only what ember made, then the directory if that empties it */
+	if (purge && install_purge(in) < 0)
 		goto out;
 	rc = 0;
 out:

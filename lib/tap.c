@@ -657,6 +657,9 @@ int tap_create(struct install *in, const char *owner, const struct tap_params *p
 			rc = 0;
 			goto out;
 		}
+		/* the rule for every address ember assigns: none a host link has */
+		if (install_host_free(&p->address, 0, EXIT_REFUSED, "address") < 0)
+			goto out;
 		r = make_link(in, owner, name, p);
 		if (r < 0)
 			goto out;

@@ -22,7 +22,7 @@ static int prefix_of(uint32_t mask)
 	return p;
 }
 
-static int overlap_addresses(const struct cidr *c, char *what, size_t n)
+static int overlap_addresses(const struct cidr *c, int exact, char *what, size_t n)
 {
 	struct ifaddrs *ifa, *i;
 	char buf[CIDR_LEN];
@@ -37,7 +37,7 @@ static int overlap_addresses(const struct cidr *c, char *what, size_t n)
 			continue;
 		a.addr = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
 		a.prefix = prefix_of(ntohl(((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr));
-		if (cidr_overlaps(c, &a)) {
+		if (exact ? cidr_contains(c, a.addr) : cidr_overlaps(c, &a)) {
 			cidr_format(&a, buf);
 			snprintf(what, n, "address %s on %s", buf, i->ifa_name);
 			found = 1;
@@ -112,12 +112,12 @@ static int route_overlaps(const struct hostnet_route *r, void *ctx)
 	return 1;
 }
 
-int hostnet_overlap(const struct cidr *c, char *what, size_t n)
+int hostnet_overlap(const struct cidr *c, int exact, char *what, size_t n)
 {
-	int rc = overlap_addresses(c, what, n);
+	int rc = overlap_addresses(c, exact, what, n);
 	struct overlap o = {c, what, n};
 
-	if (rc != 0)
+	if (rc != 0 || exact)
 		return rc;
 	return hostnet_each_route(route_overlaps, &o);
 }

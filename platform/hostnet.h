@@ -23,8 +23,11 @@ int hostnet_parse_routes(const char *text, int (*fn)(const struct hostnet_route 
 /* The same over this namespace's routes (-1: they could not be read). */
 int hostnet_each_route(int (*fn)(const struct hostnet_route *r, void *ctx), void *ctx);
 
-/* 1 when C overlaps an address or a non-default route of this host (WHAT then
- * names it, e.g. "address 10.1.2.3/24 on eth0"), 0 when not, -1 on error. */
-int hostnet_overlap(const struct cidr *c, char *what, size_t n);
+/* 1 when C overlaps an address's network or a non-default route of this host
+ * (WHAT then names it, e.g. "address 10.1.2.3/24 on eth0"), 0 when not, -1 on
+ * error. EXACT: only an address of the host that lies within C counts (no
+ * network, no route): a single address handed out of a shared subnet, whose
+ * gateway may well be the host's own. */
+int hostnet_overlap(const struct cidr *c, int exact, char *what, size_t n);
 
 #endif

@@ -296,15 +296,30 @@ const char *ipt_backend(void)
 	return cached;
 }
 
-/* "iptables-nft-save", "iptables-legacy-save" or "iptables-save" (WHAT = "save"). */
-static void program(const char *what, char *buf, size_t n)
+int ipt_env_check(void)
 {
-	const char *b = ipt_backend();
+	const char *env = getenv("EMBER_IPTABLES");
 
+	if (!env || strcmp(env, "nft") == 0 || strcmp(env, "legacy") == 0)
+		return 0;
+	error_code(EXIT_USAGE, "invalid EMBER_IPTABLES '%s': nft or legacy", env);
+	error_hint("unset it to use the backend the iptables alternative points to");
+	return -1;
+}
+
+/* "iptables-nft-save", "iptables-legacy-save" or "iptables-save" (WHAT = "save"). */
+static int program(const char *what, char *buf, size_t n)
+{
+	const char *b;
+
+	if (ipt_env_check() < 0)
+		return -1;
+	b = ipt_backend();
 	if (*b)
 		snprintf(buf, n, "iptables-%s-%s", b, what);
 	else
 		snprintf(buf, n, "iptables-%s", what);
+	return 0;
 }
 
 int ipt_save(struct ipt_ruleset *rs)
@@ -315,7 +330,8 @@ int ipt_save(struct ipt_ruleset *rs)
 	int rc;
 
 	memset(rs, 0, sizeof(*rs));
-	program("save", prog, sizeof(prog));
+	if (program("save", prog, sizeof(prog)) < 0)
+		return -1;
 	if (spawn_run(argv, NULL, 0, IPT_TIMEOUT_MS, &s) < 0) {
 		error_hint("install iptables (apt-get install iptables), or set EMBER_IPTABLES=nft|legacy");
 		return -1;
@@ -339,7 +355,8 @@ static int restore(const char *script, int quiet_refusal)
 	const char *argv[] = {prog, "--noflush", "-w", "30", NULL};
 	struct spawn s;
 
-	program("restore", prog, sizeof(prog));
+	if (program("restore", prog, sizeof(prog)) < 0)
+		return -1;
 	if (spawn_verbose)
 		fputs(script, stderr);
 	if (spawn_run(argv, script, strlen(script), IPT_TIMEOUT_MS, &s) < 0)
@@ -367,14 +384,110 @@ int ipt_try_restore(const char *script)
 	return restore(script, 1);
 }
 
+/* The -S listing of chains (iptables-nft-restore prints one for each "-S
+ * CHAIN" line, "-N CHAIN" then its "-A CHAIN ..." rules) as iptables-save
+ * text, each chain in the table TABLES gives it. */
+static int listing_to_save(const char *list, const char *const *tables, const char *const *chains,
+			   int n, char **text)
+{
+	const char *p = list, *nl, *table = NULL, *t;
+	size_t len = 0;
+	FILE *f;
+	int i;
+
+	f = open_memstream(text, &len);
+	if (!f)
+		return error_errno("unable to read the rules");
+	for (; *p; p = *nl ? nl + 1 : nl) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		if (strncmp(p, "-N ", 3) == 0) {
+			for (t = NULL, i = 0; i < n; i++)
+				if ((size_t)(nl - p - 3) == strlen(chains[i]) &&
+				    strncmp(p + 3, chains[i], strlen(chains[i])) == 0)
+					t = tables[i];
+			if (!t)
+				continue;
+			if (!table || strcmp(t, table) != 0)
+				fprintf(f, "%s*%s\n", table ? "COMMIT\n" : "", t);
+			table = t;
+			fprintf(f, ":%.*s - [0:0]\n", (int)(nl - p - 3), p + 3);
+		} else if (table && strncmp(p, "-A ", 3) == 0) {
+			fprintf(f, "%.*s\n", (int)(nl - p), p);
+		}
+	}
+	if (table)
+		fputs("COMMIT\n", f);
+	fclose(f);
+	return 0;
+}
+
+int ipt_read_chains(const char *const *tables, const char *const *chains, int n,
+		    struct ipt_ruleset *rs)
+{
+	const char *argv[] = {NULL, "--noflush", "-w", "30", NULL};
+	char prog[64], *script = NULL, *text = NULL;
+	size_t len = 0;
+	struct spawn s;
+	int i, t, rc = -1;
+	FILE *f;
+
+	memset(rs, 0, sizeof(*rs));
+	if (ipt_env_check() < 0)
+		return -1;
+	if (strcmp(ipt_backend(), "nft") != 0) {
+		/* iptables-legacy reads a whole table from the kernel for any
+		 * listing: one iptables-save is as cheap */
+		if (ipt_save(rs) < 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (!ipt_find_chain(rs, tables[i], chains[i]))
+				return 1;
+		return 0;
+	}
+	f = open_memstream(&script, &len);
+	if (!f)
+		return error_errno("unable to read the rules");
+	for (t = 0; t < 2; t++) {
+		fprintf(f, "*%s\n", t ? "nat" : "filter");
+		for (i = 0; i < n; i++)
+			if (strcmp(tables[i], t ? "nat" : "filter") == 0)
+				fprintf(f, "-S %s\n", chains[i]);
+		fputs("COMMIT\n", f);
+	}
+	fclose(f);
+	snprintf(prog, sizeof(prog), "iptables-nft-restore");
+	argv[0] = prog;
+	if (spawn_verbose)
+		fputs(script, stderr);
+	if (spawn_run(argv, script, len, IPT_TIMEOUT_MS, &s) < 0)
+		goto out;
+	if (s.status == 1) {
+		rc = 1; /* a chain that does not exist */
+	} else if (s.status != 0) {
+		error_code(EXIT_TEMP, "unable to read the rules: %s: %s", prog, spawn_reason(&s));
+	} else if (listing_to_save(s.out, tables, chains, n, &text) == 0) {
+		rc = ipt_parse_save(text, rs);
+	}
+	spawn_release(&s);
+out:
+	free(script);
+	free(text);
+	return rc;
+}
+
 int ipt_chain_exists(const char *table, const char *chain)
 {
 	char prog[64];
 	const char *argv[] = {prog, "-w", "30", "-t", table, "-S", chain, NULL};
-	const char *b = ipt_backend();
+	const char *b;
 	struct spawn s;
 	int rc;
 
+	if (ipt_env_check() < 0)
+		return -1;
+	b = ipt_backend();
 	if (*b)
 		snprintf(prog, sizeof(prog), "iptables-%s", b);
 	else

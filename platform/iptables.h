@@ -54,6 +54,8 @@ const struct ipt_chain *ipt_find_chain(const struct ipt_ruleset *rs, const char 
 /* "nft" or "legacy": $EMBER_IPTABLES, else where the `iptables` on PATH
  * leads, else what `iptables --version` says; "" when none of them tells. */
 const char *ipt_backend(void);
+/* $EMBER_IPTABLES is unset, "nft" or "legacy"; anything else 100. */
+int ipt_env_check(void);
 
 /* Read every table of the backend (one iptables-save). */
 int ipt_save(struct ipt_ruleset *rs);
@@ -64,6 +66,12 @@ int ipt_restore(const char *script);
  * should exist): 0 applied, 1 iptables refused it (nothing was applied, no
  * error recorded), -1 it could not run (error recorded). */
 int ipt_try_restore(const char *script);
+/* Read only the chains CHAINS[i] of TABLES[i] ("filter" or "nat") into RS:
+ * on nft one iptables-nft-restore of "-S CHAIN" lines, which reads those
+ * chains only; on legacy one iptables-save. 0 read, 1 a chain does not
+ * exist (no error recorded), -1 error. */
+int ipt_read_chains(const char *const *tables, const char *const *chains, int n,
+		    struct ipt_ruleset *rs);
 /* Does TABLE have CHAIN? One `iptables -S CHAIN`, which reads that chain
  * only (nft). 1 yes, 0 no, -1 error. */
 int ipt_chain_exists(const char *table, const char *chain);

@@ -3,9 +3,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -73,4 +77,35 @@ int sysctl_link_exists(const char *name)
 {
 	/* not /sys/class/net: sysfs shows the namespace it was mounted in */
 	return if_nametoindex(name) != 0;
+}
+
+enum sysctl_link_kind sysctl_link_kind(const char *name)
+{
+	struct ethtool_drvinfo drv;
+	enum sysctl_link_kind kind = LINK_OTHER;
+	struct ifreq ifr;
+	int fd;
+
+	/* ioctls on a socket of this namespace; /sys/class/net/NAME/tun_flags
+	 * would tell the same, but sysfs shows the namespace it was mounted in */
+	if (strlen(name) >= IFNAMSIZ || !sysctl_link_exists(name))
+		return LINK_NONE;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return LINK_OTHER;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_LOOPBACK)) {
+		kind = LINK_LOOPBACK;
+		goto out;
+	}
+	/* the tun driver names itself "tun" and its mode in bus_info */
+	memset(&drv, 0, sizeof(drv));
+	drv.cmd = ETHTOOL_GDRVINFO;
+	ifr.ifr_data = (void *)&drv;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0 && strcmp(drv.driver, "tun") == 0)
+		kind = strcmp(drv.bus_info, "tap") == 0 ? LINK_TAP : LINK_TUN;
+out:
+	close(fd);
+	return kind;
 }

@@ -16,4 +16,9 @@ int sysctl_parse_default_uplink(const char *text, char *buf, size_t n);
 /* 1 when a network interface called NAME exists in this namespace, else 0. */
 int sysctl_link_exists(const char *name);
 
+enum sysctl_link_kind { LINK_NONE, LINK_TAP, LINK_TUN, LINK_LOOPBACK, LINK_OTHER };
+/* What NAME is, in this namespace: no link, a TAP or a TUN device (the tun
+ * driver in either mode), the loopback, or another link. */
+enum sysctl_link_kind sysctl_link_kind(const char *name);
+
 #endif

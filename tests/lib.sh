@@ -123,6 +123,17 @@ need_netns() {
 	ip link set lo up
 }
 
+# netns VAR: another network namespace, held by a sleeping process of its own
+# (killed when the file ends); its pid in VAR, for nsenter -t "$VAR" -n.
+# Started here, not in a command substitution, which would wait for it.
+netns() {
+	unshare -n sleep 100000 </dev/null >/dev/null 2>&1 &
+	local pid=$!
+	at_exit "kill $pid"
+	while [ "$(readlink /proc/$pid/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do sleep 0.01; done
+	printf -v "$1" %s "$pid"
+}
+
 # fnv1a32 STRING: FNV-1a-32 in shell arithmetic, independent of the C one.
 fnv1a32() {
 	local s=$1 h=2166136261 i c

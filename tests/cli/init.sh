@@ -92,6 +92,19 @@ done
 for bad in 10.1.0.1/16 10.0.0.0/7 10.1.0.0/31 10.1.0.0/33 10.1.0.0 garbage 10.1.0.0/016 300.1.0.0/16; do
 	check "bad subnet '$bad' is refused" 100 "" ember-init init --ip-subnet "$bad"
 done
+# subnets the allocator can never hand an address from: its own rule, at init
+while IFS='|' read -r bad why; do
+	check "unusable subnet '$bad' is refused" 100 "" ember-init init --ip-subnet "$bad"
+	like "  saying why" "$T_ERR" "ember-init: subnet '$bad' is $why*"
+done <<'EOF'
+224.1.0.0/16|within multicast (224.0.0.0/4): no address there can be handed out
+239.0.0.0/8|within multicast (224.0.0.0/4)
+0.0.0.0/8|within 'this network' (0.0.0.0/8)
+0.1.0.0/16|within 'this network' (0.0.0.0/8)
+240.0.0.0/8|within reserved (240.0.0.0/4)
+255.255.255.0/24|within reserved (240.0.0.0/4)
+127.0.0.0/16|loopback: a TAP cannot use it
+EOF
 check "host bits get a hint" 100 "" ember-init init --ip-subnet 10.1.0.1/16
 like "naming the network" "$T_ERR" "*hint: did you mean '10.1.0.0/16'?"
 check "--legacy with --instance-id is refused" 100 "" ember-init init --legacy --instance-id a3f4

@@ -1,26 +1,21 @@
 #!/usr/bin/env bash
-# ember-nat for real: a guest, this (host) namespace and an "internet" peer,
-# joined by veths. The guest's link is a veth whose host end has the TAP's
-# name (a TAP carries nothing without a VMM). The peer answers each TCP
-# connection with the source address it saw, so MASQUERADE is proven by
-# what the guest reads back.
+# ember-nat for real: a guest, this (host) namespace and an "internet" peer.
+# The host reaches the peer through a veth; the guest through a real TAP,
+# emtap1, held open by tests/tap-pump, which stands in for the VMM and
+# copies each frame between the TAP and a veth in the guest's namespace (a
+# TAP carries nothing without a VMM, and ember-nat refuses a --tap that is
+# no TAP). The peer answers each TCP connection with the source address it
+# saw, so MASQUERADE is proven by what the guest reads back.
 . "$(dirname "$0")/../lib.sh"
 need_netns "$@"
 command -v ip >/dev/null || skip_all "ip (iproute2) not found"
 command -v nsenter >/dev/null || skip_all "nsenter (util-linux) not found"
 command -v busybox >/dev/null || skip_all "busybox (for nc) not found: apt-get install busybox"
 command -v ss >/dev/null || skip_all "ss (iproute2) not found"
+command -v python3 >/dev/null || skip_all "python3 (for tests/tap-pump) not found"
 export EMBER_RUN_DIR=$T_TMP/run
 
-# two more network namespaces, each held by a sleeping process of its own
-# (started here, not in a command substitution, which would wait for it)
-netns() { # netns VAR: the holder's pid in VAR
-	unshare -n sleep 100000 </dev/null >/dev/null 2>&1 &
-	local pid=$!
-	at_exit "kill $pid"
-	while [ "$(readlink /proc/$pid/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do sleep 0.01; done
-	printf -v "$1" %s "$pid"
-}
+# two more network namespaces (tests/lib.sh)
 netns G
 netns P
 in_guest() { nsenter -t "$G" -n "$@"; }
@@ -35,13 +30,19 @@ in_peer ip link set lo up
 in_peer ip addr add 198.51.100.2/24 dev eth0
 in_peer ip addr add 203.0.113.5/24 dev eth0
 in_peer ip link set eth0 up
-# host <-> guest: "emtap1" is the TAP's name on the host side
-ip link add emtap1 type veth peer name eth0 netns "$G"
+# host <-> guest: the TAP emtap1, pumped to wire0 <-> eth0 in the guest
+ip tuntap add dev emtap1 mode tap
 ip addr add 10.0.7.1/30 dev emtap1 && ip link set emtap1 up
 in_guest ip link set lo up
+in_guest ip link add eth0 type veth peer name wire0
+in_guest ip link set wire0 up
 in_guest ip addr add 10.0.7.2/30 dev eth0
 in_guest ip link set eth0 up
 in_guest ip route add default via 10.0.7.1
+mkfifo "$T_TMP/pump"
+"$T_TOP/tests/tap-pump" emtap1 "$G" wire0 eth0 >"$T_TMP/pump" &
+at_exit "kill $!"
+read -r -t 10 ready <"$T_TMP/pump" && [ "$ready" = ready ] || echo "Bail out! tests/tap-pump did not start"
 echo 0 >/proc/sys/net/ipv4/ip_forward
 
 # a server that answers each connection with its client's address

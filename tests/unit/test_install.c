@@ -78,6 +78,12 @@ static void subnet_parsing(void **state)
 	assert_int_equal(install_parse_subnet("10.1.0.1/16", &c), -1);
 	assert_string_equal(error_hint_text(), "did you mean '10.1.0.0/16'?");
 	assert_int_equal(install_parse_subnet("10.1.0.0", &c), -1);
+	/* the allocator's rule: subnets no p2p block can come from */
+	assert_int_equal(install_parse_subnet("224.1.0.0/16", &c), -1);
+	assert_int_equal(error_exit_code(), EXIT_USAGE);
+	assert_int_equal(install_parse_subnet("0.0.0.0/8", &c), -1);
+	assert_int_equal(install_parse_subnet("240.0.0.0/8", &c), -1);
+	assert_int_equal(install_parse_subnet("127.0.0.0/16", &c), -1);
 }
 
 static void owner_names(void **state)
@@ -148,6 +154,16 @@ static void config_parsing(void **state)
 	assert_int_equal(load("{\"instance_id\":42}", &in), -1);
 	assert_int_equal(load("{\"instance_id\":\"a3f4\",\"ip_subnet\":\"10.7.0.1/16\"}", &in), -1);
 	assert_int_equal(load("{\"version\":2}", &in), -1);
+	assert_int_equal(error_exit_code(), EXIT_INTERNAL);
+	/* one object, a possible version */
+	assert_int_equal(load("{\"version\":1}{\"version\":1}", &in), -1);
+	assert_int_equal(error_exit_code(), EXIT_INTERNAL);
+	assert_int_equal(load("{\"version\":1} x", &in), -1);
+	assert_int_equal(load("{\"version\":0}", &in), -1);
+	assert_int_equal(load("{\"version\":1.5}", &in), -1);
+	assert_int_equal(load("{\"version\":-1e300}", &in), -1);
+	assert_int_equal(load("{\"version\":1}\n\n", &in), 0);
+	assert_int_equal(load("{\"ip_subnet\":\"224.0.0.0/8\"}", &in), -1);
 	assert_int_equal(error_exit_code(), EXIT_INTERNAL);
 }
 

@@ -32,7 +32,11 @@ static int setup(void **state)
 	fputs("{\"version\":1,\"instance_id\":\"a3f4\",\"ip_subnet\":\"10.7.0.0/16\"}", f);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/state.db", dir);
-	if (db_open(&db, path, 1) < 0)
+	/* what init writes: the installation's table and identity row (a
+	 * database without a table is one that lost its contents) */
+	if (db_open(&db, path, 1) < 0 ||
+	    db_exec(&db, "CREATE TABLE install (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
+			 "INSERT INTO install VALUES ('instance_id', 'a3f4')") < 0)
 		return -1;
 	db_close(&db);
 	return install_load(&in, dir);
