@@ -133,7 +133,7 @@ int cidalloc_release(struct install *in, const char *owner, struct cidalloc *c)
 	rc = tables_open(in, &cidalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
-	if (db_begin(db) < 0)
+	if (db_begin_freeing(db) < 0)
 		return -1;
 	rc = slot_release(db, &table, owner, bounds, NULL, &l);
 	if (rc < 0) {

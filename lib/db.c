@@ -1,8 +1,16 @@
 #include "db.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "error.h"
+
+#define DB_STR2(x) #x
+#define DB_STR(x) DB_STR2(x)
 
 int db_error(struct db *db, const char *what)
 {
@@ -21,10 +29,15 @@ int db_error(struct db *db, const char *what)
 		return -1;
 	case SQLITE_CONSTRAINT:
 		return error_code(EXIT_REFUSED, "%s: %s", what, msg);
+	case SQLITE_FULL:
+		error_code(EXIT_TEMP, "%s: the disk is full", what);
+		error_hint(
+		    "free space on the state directory's filesystem, then retry; releasing or "
+		    "deleting what is no longer needed works even now");
+		return -1;
 	case SQLITE_READONLY:
 	case SQLITE_CANTOPEN:
 	case SQLITE_IOERR:
-	case SQLITE_FULL:
 	case SQLITE_PERM:
 		return error_code(EXIT_TEMP, "%s: %s", what, msg);
 	default:
@@ -39,14 +52,76 @@ int db_exec(struct db *db, const char *sql)
 	return 0;
 }
 
-/* After each commit: how many pages the WAL holds now. */
-static int db_wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
+/* locks/db-reserve beside the database file; -1 when it has no directory. */
+static int reserve_path(struct db *db, char *buf, size_t n)
+{
+	const char *f = sqlite3_db_filename(db->h, "main");
+	const char *slash = f ? strrchr(f, '/') : NULL;
+
+	if (!slash || snprintf(buf, n, "%.*s/locks/db-reserve", (int)(slash - f), f) >= (int)n)
+		return -1;
+	return 0;
+}
+
+/* What the database's filesystem has free for us; -1 when unknown. */
+static long long free_bytes(struct db *db)
+{
+	char path[4096], *slash;
+	struct statvfs v;
+
+	if (reserve_path(db, path, sizeof(path)) < 0)
+		return -1;
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	slash = strrchr(path, '/');
+	*slash = '\0'; /* the state directory */
+	if (statvfs(path, &v) < 0)
+		return -1;
+	return (long long)v.f_bavail * (long long)v.f_frsize;
+}
+
+/* Hold DB_RESERVE_BYTES back for the transactions that free, once the
+ * filesystem has room for it and more; never fails. */
+static void reserve_keep(struct db *db)
+{
+	char path[4096];
+	struct stat st;
+	int fd;
+
+	if (reserve_path(db, path, sizeof(path)) < 0 ||
+	    (stat(path, &st) == 0 && st.st_size >= DB_RESERVE_BYTES) ||
+	    free_bytes(db) < 2LL * DB_RESERVE_BYTES)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	/* a reserve that could not be made whole is none */
+	if (posix_fallocate(fd, 0, DB_RESERVE_BYTES) != 0 && ftruncate(fd, 0) < 0) {
+		close(fd);
+		unlink(path);
+		return;
+	}
+	close(fd);
+}
+
+/* Copy the WAL into state.db as far as no reader holds it back, never
+ * waiting; with nothing to copy it costs nothing. */
+static void checkpoint(struct db *db)
+{
+	sqlite3_busy_timeout(db->h, 0);
+	sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+}
+
+/* After each commit. */
+static int wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
 {
 	struct db *db = arg;
 
 	(void)h;
 	(void)name;
-	db->wal_pages = pages;
+	(void)pages;
+	db->wrote = 1;
 	return SQLITE_OK;
 }
 
@@ -68,19 +143,24 @@ int db_open(struct db *db, const char *path, int create)
 	/* The timeout must be in force before journal_mode: switching to WAL
 	 * takes a lock that a concurrent opener may hold. */
 	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
-	/* Every applet is a short process, and by default the last connection to
-	 * close checkpoints the WAL: four fsyncs per command. Instead the WAL is
-	 * left in place and checkpointed (and truncated) by the closing process
-	 * that finds it past DB_WAL_PAGES; db_wal_hook keeps the count. The
-	 * bound matters: the first connection to open the database reads the
-	 * whole WAL to rebuild its index, and cannot know what was checkpointed,
-	 * so only a truncating checkpoint ever shortens it. */
+	/* By default the last connection to close checkpoints the WAL and
+	 * deletes it. Instead db_close checkpoints it without waiting and
+	 * the file stays: a checkpointed WAL is written again from its start,
+	 * so the space it holds (up to DB_WAL_KEEP_BYTES) is reserved for the
+	 * next commits, and a release still commits on a full disk. */
 	sqlite3_db_config(db->h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	sqlite3_wal_hook(db->h, db_wal_hook, db);
-	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;") < 0) {
+	/* opening reads (and a first open sets WAL): a failure here is a read's */
+	if (sqlite3_exec(
+		db->h,
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL,
+		NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db->h, "PRAGMA journal_size_limit=" DB_STR(DB_WAL_KEEP_BYTES), NULL, NULL,
+			 NULL) != SQLITE_OK) {
+		db_error(db, "unable to read the state database");
 		db_close(db);
 		return -1;
 	}
+	sqlite3_wal_hook(db->h, wal_hook, db);
 	return 0;
 }
 
@@ -89,11 +169,13 @@ void db_close(struct db *db)
 	if (db->h) {
 		if (db->in_tx)
 			db_rollback(db);
-		if (db->wal_pages >= DB_WAL_PAGES) {
-			/* best effort, never waiting: a busy database is left to
-			 * the next process that closes it */
-			sqlite3_busy_timeout(db->h, 0);
-			sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		/* state.db alone then holds every commit: a copy of it is a
+		 * backup. Never waiting: a checkpoint that readers hold back is
+		 * finished by the next command that writes. A reader costs
+		 * nothing */
+		if (db->wrote) {
+			checkpoint(db);
+			reserve_keep(db);
 		}
 		sqlite3_close(db->h);
 	}
@@ -109,12 +191,57 @@ int db_prepare(struct db *db, sqlite3_stmt **st, const char *sql)
 	return 0;
 }
 
-int db_begin(struct db *db)
+static int begin(struct db *db)
 {
+	/* opened read-only (SQLite does so when the file is): BEGIN would
+	 * succeed and only the first write fail, after the kernel changed */
+	if (sqlite3_db_readonly(db->h, "main") == 1) {
+		error_code(EXIT_TEMP, "unable to update the state database: it is read-only");
+		error_hint("make state.db writable again (a read-only mount or file), then retry");
+		return -1;
+	}
+	/* The first connection to open the database rebuilds the WAL's index
+	 * and cannot know that its frames were checkpointed already: before
+	 * its first write it checkpoints them again (they are few: every
+	 * writer's close checkpoints), so that its commits start the WAL again
+	 * from its beginning, on the space the file holds, instead of growing it */
+	if (!db->checkpointed) {
+		checkpoint(db);
+		db->checkpointed = 1;
+	}
 	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;
 	db->in_tx = 1;
 	return 0;
+}
+
+int db_begin(struct db *db)
+{
+	long long left = free_bytes(db);
+
+	/* refused before the write would fill the disk: what is left is for
+	 * the transactions that free */
+	if (left >= 0 && left < DB_RESERVE_BYTES) {
+		error_code(EXIT_TEMP, "unable to update the state database: the disk is full");
+		error_hint(
+		    "free space on the state directory's filesystem, then retry; releasing or "
+		    "deleting what is no longer needed works even now");
+		return -1;
+	}
+	return begin(db);
+}
+
+int db_begin_freeing(struct db *db)
+{
+	char path[4096];
+	long long left = free_bytes(db);
+
+	/* give the reserve back to the filesystem: this commit needs it */
+	if (left >= 0 && left < DB_RESERVE_BYTES && reserve_path(db, path, sizeof(path)) == 0 &&
+	    truncate(path, 0) < 0) {
+		/* none was held: try all the same */
+	}
+	return begin(db);
 }
 
 int db_commit(struct db *db)
@@ -237,5 +364,19 @@ out:
 	sqlite3_finalize(st);
 	if (rc < 0)
 		db_rollback(db);
+	return rc;
+}
+
+int db_run(struct db *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = -1;
+
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		db_error(db, what);
+	else
+		rc = 0;
+	sqlite3_finalize(st);
 	return rc;
 }

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,7 +130,8 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-int file_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+/* Write via a temporary file and rename; SYNC: fsync the file and the directory. */
+static int write_replace(const char *path, const char *data, size_t len, mode_t mode, int sync)
 {
 	char tmp[PATH_MAX];
 	int fd;
@@ -139,7 +141,7 @@ int file_write_atomic(const char *path, const char *data, size_t len, mode_t mod
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return error_errno("unable to create '%s'", tmp);
-	if (file_write_all(fd, data, len) < 0 || fsync(fd) < 0)
+	if (file_write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0))
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -148,13 +150,56 @@ int file_write_atomic(const char *path, const char *data, size_t len, mode_t mod
 	fd = -1;
 	if (rename(tmp, path) < 0)
 		goto fail;
-	return fsync_dir_of(path);
+	return sync ? fsync_dir_of(path) : 0;
 fail:
 	error_errno("unable to write '%s'", path);
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
 	return -1;
+}
+
+int file_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+	return write_replace(path, data, len, mode, 1);
+}
+
+int file_replace(const char *path, const char *data, size_t len, mode_t mode)
+{
+	return write_replace(path, data, len, mode, 0);
+}
+
+int file_remove_stale_tmp(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base, *p;
+	char dir[PATH_MAX];
+	struct dirent *e;
+	size_t n;
+	long pid;
+	DIR *d;
+
+	if (!slash ||
+	    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path) >= (int)sizeof(dir))
+		return 0;
+	base = slash + 1;
+	n = strlen(base);
+	d = opendir(dir[0] ? dir : "/");
+	if (!d)
+		return error_errno("unable to read directory '%s'", dir);
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, base, n) != 0 || strncmp(e->d_name + n, ".tmp.", 5) != 0)
+			continue;
+		p = e->d_name + n + 5;
+		if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 9)
+			continue;
+		pid = strtol(p, NULL, 10);
+		/* a writer that still runs (or a pid we may not signal) keeps its file */
+		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+	return 0;
 }
 
 int file_mkdirs(const char *path, mode_t mode)

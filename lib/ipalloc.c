@@ -427,7 +427,7 @@ int ipalloc_release(struct install *in, const char *owner, struct ipalloc *a)
 	rc = tables_open(in, &ipalloc_tables, 0, &db);
 	if (rc <= 0)
 		return rc;
-	if (db_begin(db) < 0)
+	if (db_begin_freeing(db) < 0)
 		return -1;
 	rc = slot_release(db, &table, owner, bounds, NULL, &l);
 	if (rc == 1 && drop_subnet_if_empty(db, l.range) < 0)

@@ -7,6 +7,10 @@
 
 #include "error.h"
 
+/* the locks held now, for the children that must hold them too */
+static int held[LOCK_HELD_MAX];
+static int n_held;
+
 int lock_take(const char *path, int mode)
 {
 	int fd, op;
@@ -28,11 +32,31 @@ int lock_take(const char *path, int mode)
 		close(fd);
 		return -1;
 	}
+	if (n_held < LOCK_HELD_MAX)
+		held[n_held++] = fd;
 	return fd;
 }
 
 void lock_release(int fd)
 {
-	if (fd >= 0)
-		close(fd);
+	int i;
+
+	if (fd < 0)
+		return;
+	for (i = 0; i < n_held; i++) {
+		if (held[i] == fd) {
+			held[i] = held[--n_held];
+			break;
+		}
+	}
+	close(fd);
+}
+
+int lock_held(int fds[LOCK_HELD_MAX])
+{
+	int i;
+
+	for (i = 0; i < n_held; i++)
+		fds[i] = held[i];
+	return n_held;
 }

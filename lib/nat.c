@@ -430,16 +430,15 @@ static int conflict(struct db *db, const char *owner, const struct nat_params *p
 	return rc;
 }
 
-/* Record OWNER's parameters; APPLIED 0: before its rules are applied. */
-static int write_record(struct db *db, const char *owner, const struct nat_params *p, int applied)
+/* Record OWNER's parameters, in the caller's transaction; APPLIED 0: before
+ * its rules are applied. */
+static int put_record(struct db *db, const char *owner, const struct nat_params *p, int applied)
 {
 	char guest[IP4_LEN], allow[NAT_ALLOW_MAX * CIDR_LEN];
 	sqlite3_stmt *st = NULL;
 
 	ip4_format(p->guest, guest);
 	allow_text(p, allow, sizeof(allow));
-	if (db_begin(db) < 0)
-		return -1;
 	if (db_prepare(db, &st, "INSERT OR REPLACE INTO nat_vms (owner, guest_ip, tap, uplink, allow, created,"
 				" applied) VALUES (?, ?, ?, ?, ?, ?, ?)") == 0) {
 		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
@@ -450,33 +449,49 @@ static int write_record(struct db *db, const char *owner, const struct nat_param
 		sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
 		sqlite3_bind_int(st, 7, applied);
 	}
-	return db_write(db, st, "unable to record the NAT");
+	return db_run(db, st, "unable to record the NAT");
 }
 
-/* One statement with an integer or text parameter, in its own transaction. */
-static int write_one(struct db *db, const char *sql, const char *text, int num)
+/* The same in a transaction of its own. */
+static int write_record(struct db *db, const char *owner, const struct nat_params *p, int applied)
+{
+	if (db_begin(db) < 0)
+		return -1;
+	if (put_record(db, owner, p, applied) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db);
+}
+
+/* One statement with an integer or text parameter, in the caller's transaction. */
+static int run_one(struct db *db, const char *sql, const char *text, int num)
 {
 	sqlite3_stmt *st = NULL;
 
-	if (db_begin(db) < 0)
-		return -1;
 	if (db_prepare(db, &st, sql) == 0) {
 		if (text)
 			sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_int(st, 1, num);
 	}
-	return db_write(db, st, "unable to record the NAT");
+	return db_run(db, st, "unable to record the NAT");
 }
 
 static int mark_applied(struct db *db, const char *owner)
 {
-	return write_one(db, "UPDATE nat_vms SET applied = 1 WHERE owner = ?", owner, 0);
+	if (db_begin(db) < 0)
+		return -1;
+	if (run_one(db, "UPDATE nat_vms SET applied = 1 WHERE owner = ?", owner, 0) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db);
 }
 
-static int record_bucket(struct db *db, unsigned b)
+static int put_bucket(struct db *db, unsigned b)
 {
-	return write_one(db, "INSERT OR IGNORE INTO nat_buckets (bucket) VALUES (?)", NULL, (int)b);
+	return run_one(db, "INSERT OR IGNORE INTO nat_buckets (bucket) VALUES (?)", NULL, (int)b);
 }
 
 /* Has a change made bucket B's chains and jumps? 1 yes, 0 no, -1 error. */
@@ -494,30 +509,33 @@ static int bucket_known(struct db *db, unsigned b)
 	return rc;
 }
 
-/* Delete OWNER's record, or every record when OWNER is NULL. */
-static int delete_records(struct db *db, const char *owner)
+/* Delete OWNER's record, or every record (and bucket) when OWNER is NULL, in
+ * the caller's transaction. */
+static int delete_rows(struct db *db, const char *owner)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = -1;
 
+	if (db_prepare(db, &st, owner ? "DELETE FROM nat_vms WHERE owner = ?" : "DELETE FROM nat_vms") < 0)
+		st = NULL;
+	else if (owner)
+		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	if (db_run(db, st, "unable to remove the NAT records") < 0)
+		return -1;
+	if (!owner && db_exec(db, "DELETE FROM nat_buckets") < 0)
+		return -1;
+	return 0;
+}
+
+/* The same in a transaction of its own. */
+static int delete_records(struct db *db, const char *owner)
+{
 	if (db_begin(db) < 0)
 		return -1;
-	if (db_prepare(db, &st, owner ? "DELETE FROM nat_vms WHERE owner = ?" : "DELETE FROM nat_vms") < 0)
-		goto out;
-	if (owner)
-		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		db_error(db, "unable to remove the NAT records");
-		goto out;
-	}
-	if (!owner && db_exec(db, "DELETE FROM nat_buckets") < 0)
-		goto out;
-	rc = db_commit(db);
-out:
-	sqlite3_finalize(st);
-	if (rc < 0)
+	if (delete_rows(db, owner) < 0) {
 		db_rollback(db);
-	return rc;
+		return -1;
+	}
+	return db_commit(db);
 }
 
 /* ---- locks ----------------------------------------------------------------- */
@@ -600,6 +618,8 @@ static void view_release(struct view *v)
 	v->by_comment = NULL;
 }
 
+static int view_index(struct view *v);
+
 static int view_load(struct view *v, const struct install *in)
 {
 	int i;
@@ -612,6 +632,14 @@ static int view_load(struct view *v, const struct install *in)
 	if (ipt_save(&v->rs) < 0)
 		return -1;
 	v->docker = ipt_find_chain(&v->rs, "filter", "DOCKER-USER") != NULL;
+	return view_index(v);
+}
+
+/* Index V's rules by their comment. */
+static int view_index(struct view *v)
+{
+	int i;
+
 	v->by_comment = malloc(sizeof(int) * (size_t)(v->rs.nrules + 1));
 	if (!v->by_comment) {
 		view_release(v);
@@ -656,10 +684,14 @@ static int same_rule(const struct ipt_rule *r, const struct nat_rule *e, const c
 
 #define OWNED_MAX 512
 
+static int our_chain(const struct view *v, const char *table, const char *name, int *bucket);
+
 /* The rules the kernel has for OWNER, whose expected rules are E (N of them):
- * those carrying its token, or, legacy, those whose text is one of E's (in
- * E's chain or, written by an older layout, its base chain). Positions in
- * ruleset order into OUT; returns how many. */
+ * those carrying its token in one of our chains (a per-VM token anywhere
+ * else was not written by this installation: nothing proves it ours), or,
+ * legacy, those whose text is one of E's (in E's chain or, written by an
+ * older layout, its base chain). Positions in ruleset order into OUT;
+ * returns how many. */
 static int owned_rules(const struct view *v, const char *owner, const struct nat_rule *e,
 		       char (*e_norm)[NAT_SPEC_LEN], int ne, int *out)
 {
@@ -669,8 +701,12 @@ static int owned_rules(const struct view *v, const char *owner, const struct nat
 	if (!legacy(v)) {
 		nat_comment(v->in, owner, token, sizeof(token));
 		k = with_comment(v, token, &first);
-		for (i = 0; i < k && n < OWNED_MAX; i++)
-			out[n++] = v->by_comment[first + i];
+		for (i = 0; i < k && n < OWNED_MAX; i++) {
+			const struct ipt_rule *r = &v->rs.rules[v->by_comment[first + i]];
+
+			if (our_chain(v, r->table, r->chain, &j) >= 0)
+				out[n++] = v->by_comment[first + i];
+		}
 		return n;
 	}
 	for (i = 0; i < v->rs.nrules && n < OWNED_MAX; i++) {
@@ -857,6 +893,7 @@ struct script {
 	char *buf[2]; /* filter, nat */
 	size_t len[2];
 	FILE *f[2];
+	int n[2]; /* lines per table */
 	int lines;
 };
 
@@ -884,6 +921,7 @@ static void script_line(struct script *s, const char *table, const char *fmt, ..
 	vfprintf(s->f[t], fmt, ap);
 	va_end(ap);
 	fputc('\n', s->f[t]);
+	s->n[t]++;
 	s->lines++;
 }
 
@@ -899,15 +937,19 @@ static void script_release(struct script *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Apply the script as one transaction (nothing when it is empty). TRY: a
- * script that asserts: 1 when iptables refused it (nothing applied). */
-static int script_run(struct script *s, int try)
+/* Apply the script (nothing when it is empty): filter, then nat, each table
+ * a transaction of its own. TRY: a script that asserts: 1 when iptables
+ * refused it, *APPLIED (TRY only) then has bit t set for each table t that
+ * was committed before the refusal (filter 1, nat 2). */
+static int script_run(struct script *s, int try, unsigned *applied)
 {
+	int t, rc, line = 0, failed = 0, commit[2] = {0, 0};
 	char *all = NULL;
 	size_t len = 0;
 	FILE *f;
-	int t, rc;
 
+	if (applied)
+		*applied = 0;
 	if (!s->lines)
 		return 0;
 	for (t = 0; t < 2; t++) {
@@ -917,18 +959,25 @@ static int script_run(struct script *s, int try)
 	f = open_memstream(&all, &len);
 	if (!f)
 		return error_errno("unable to build the rules");
-	for (t = 0; t < 2; t++)
-		if (s->len[t])
-			fprintf(f, "*%s\n%sCOMMIT\n", t ? "nat" : "filter", s->buf[t]);
+	for (t = 0; t < 2; t++) {
+		if (!s->len[t])
+			continue;
+		fprintf(f, "*%s\n%sCOMMIT\n", t ? "nat" : "filter", s->buf[t]);
+		line += s->n[t] + 2;
+		commit[t] = line;
+	}
 	fclose(f);
-	rc = try ? ipt_try_restore(all) : ipt_restore(all);
+	rc = try ? ipt_try_restore(all, &failed) : ipt_restore(all);
 	free(all);
+	for (t = 0; rc == 1 && applied && t < 2; t++)
+		if (commit[t] && commit[t] < failed)
+			*applied |= 1u << t;
 	return rc;
 }
 
 static int script_apply(struct script *s)
 {
-	return script_run(s, 0);
+	return script_run(s, 0, NULL);
 }
 
 /* Create our missing chains and jumps: the shared chains and their jumps
@@ -1003,15 +1052,18 @@ static const char *state_of(struct view *v, const struct nat_vm *vm);
 
 /* Before the fast path writes into OWNER's bucket chains: they and the
  * shared chains are provably ours, as the slow path proves them
- * (chain_foreign_named), read in one command that lists only them. 0 yes;
- * 1 not, or one is missing (the slow path then reads every rule and refuses
- * what is not ours, 102); -1 error. */
-static int fast_proven(const struct install *in, const char *owner)
+ * (chain_foreign_named), read in one command that lists only them; and when
+ * E (NE rules) is given, the recorded owner's rules there are exactly E, in
+ * order (a -C cannot see a rule twice or out of order). 0 yes; 1 not, or
+ * one is missing (the slow path then reads every rule, refuses what is not
+ * ours, 102, and repairs the rest); -1 error. */
+static int fast_proven(const struct install *in, const char *owner, const struct nat_rule *e,
+		       int ne)
 {
 	const char *tables[6], *chains[6];
-	char names[6][IPT_CHAIN_LEN], why[NAT_SPEC_LEN + 128];
+	char names[6][IPT_CHAIN_LEN], why[NAT_SPEC_LEN + 128], e_norm[NAT_RULES_MAX][NAT_SPEC_LEN];
+	int a[OWNED_MAX], used[OWNED_MAX], i, n = 0, rc, na, matched;
 	struct view v = {0};
-	int i, n = 0, rc;
 
 	v.in = in;
 	nat_comment(in, NULL, v.jump_token, sizeof(v.jump_token));
@@ -1028,28 +1080,42 @@ static int fast_proven(const struct install *in, const char *owner)
 	for (i = 0; rc == 0 && i < n; i++)
 		if (chain_foreign_named(&v, tables[i], chains[i], why, sizeof(why)) != 0)
 			rc = 1;
-	ipt_ruleset_release(&v.rs);
+	if (rc == 0 && e) {
+		if (view_index(&v) < 0) {
+			rc = -1;
+		} else {
+			normalize_all(e, ne, e_norm);
+			na = owned_rules(&v, owner, e, e_norm, ne, a);
+			if (!compare(&v, a, na, e, e_norm, ne, &matched, used))
+				rc = 1;
+		}
+	}
+	view_release(&v);
 	return rc;
 }
 
-/* The fast path of up: one transaction that asserts the jumps into OWNER's
- * buckets are there (-C) and appends its rules E, or, when they are
- * recorded as applied (FOUND), asserts them too. 0 done, 1 the kernel is
- * not as recorded (nothing changed: read it), -1 error. A new owner is
- * recorded first (applied = 0, *PENDING = 1), so a crash after the
- * transaction leaves a record that sends the next change to read the
- * kernel, never one that appends the rules twice. */
+/* The fast path of up: one restore that asserts the jumps into OWNER's
+ * buckets are there (-C) and appends its rules E, or, when they are recorded
+ * as applied (FOUND) and were read exactly so, asserts them too. 0 done, 1
+ * the kernel is not as recorded (nothing changed: read it), -1 error
+ * (anything may have been applied). A new owner is recorded first (applied
+ * = 0, *PENDING = 1), so a crash after the restore leaves a record that
+ * sends the next change to read the kernel, never one that appends the
+ * rules twice. Each table commits on its own: when a later table refuses,
+ * what the earlier ones appended is taken back, so that a refusal leaves
+ * the kernel as it was. */
 static int fast_up(struct install *in, struct db *db, const char *owner, const struct nat_params *p,
 		   int found, const struct nat_rule *e, int ne, int *pending)
 {
 	struct nat_rule j[4], bj[3];
+	unsigned applied = 0;
 	struct script s;
 	int docker, nj, nb, i, rc;
 
 	rc = bucket_known(db, nat_bucket(owner));
 	if (rc <= 0)
 		return rc < 0 ? -1 : 1; /* a bucket no change made yet: read the kernel */
-	rc = fast_proven(in, owner);
+	rc = fast_proven(in, owner, found ? e : NULL, ne);
 	if (rc != 0)
 		return rc;
 	docker = ipt_chain_exists("filter", "DOCKER-USER");
@@ -1071,9 +1137,20 @@ static int fast_up(struct install *in, struct db *db, const char *owner, const s
 	for (i = 0; i < ne; i++)
 		script_line(&s, e[i].table, "%s %s %s", found ? "-C" : "-A", e[i].chain, e[i].spec);
 	crash_point("nat-up-recorded");
-	rc = script_run(&s, 1);
+	rc = script_run(&s, 1, &applied);
 	script_release(&s);
 	crash_point("nat-up-applied");
+	if (rc == 1 && applied && !found) {
+		if (script_open(&s) < 0)
+			return -1;
+		for (i = 0; i < ne; i++)
+			if (applied & (1u << (strcmp(e[i].table, "nat") == 0)))
+				script_line(&s, e[i].table, "-D %s %s", e[i].chain, e[i].spec);
+		i = script_apply(&s);
+		script_release(&s);
+		if (i < 0)
+			return -1;
+	}
 	if (rc == 0 && !found) {
 		if (mark_applied(db, owner) < 0)
 			return -1;
@@ -1169,17 +1246,23 @@ int nat_up(struct install *in, const char *owner, const struct nat_params *want,
 	}
 	if (s.lines)
 		*created = 1;
+	/* the database's write lock before the kernel changes: a database that
+	 * cannot be written fails the command with nothing changed */
+	if (db_begin(db) < 0)
+		goto out;
 	restored = 1;
 	if (script_apply(&s) < 0)
 		goto out;
 	if (!found || !rec.applied || pending) {
-		if (write_record(db, owner, &p, 1) < 0)
+		if (put_record(db, owner, &p, 1) < 0)
 			goto out;
-		pending = 0;
 		*created = 1;
 	}
-	if (install_namespace(in) && record_bucket(db, nat_bucket(owner)) < 0)
+	if (install_namespace(in) && put_bucket(db, nat_bucket(owner)) < 0)
 		goto out;
+	if (db_commit(db) < 0)
+		goto out;
+	pending = 0;
 done:
 	memset(v, 0, sizeof(*v));
 	snprintf(v->owner, sizeof(v->owner), "%s", owner);
@@ -1189,6 +1272,7 @@ done:
 	v->state = "up";
 	rc = 0;
 out:
+	db_rollback(db);
 	/* a record made for a change that surely reached no kernel goes again */
 	if (rc < 0 && pending && !restored) {
 		struct error_saved saved;
@@ -1237,20 +1321,26 @@ int nat_down(struct install *in, const char *owner, const struct nat_params *unr
 		rc = 0; /* legacy rules are found by their text: without it, nothing is ours */
 		goto out;
 	}
+	/* the database's write lock before the kernel changes: a database that
+	 * cannot be written fails the command with nothing changed */
+	if (db_begin_freeing(db) < 0)
+		goto out;
 	if (found && v->applied && install_namespace(in)) {
-		/* the fast path: delete exactly the recorded rules, all or none */
+		/* the fast path: delete exactly the recorded rules. A table that
+		 * refuses sends the change to read the kernel; what an earlier
+		 * table removed is gone, as down wants */
 		ne = nat_vm_rules(in, owner, p, e);
 		if (script_open(&s) < 0)
 			goto out;
 		for (i = 0; i < ne; i++)
 			script_line(&s, e[i].table, "-D %s %s", e[i].chain, e[i].spec);
-		i = script_run(&s, 1);
+		i = script_run(&s, 1, NULL);
 		script_release(&s);
 		if (i < 0)
 			goto out;
 		if (i == 0) {
 			crash_point("nat-down-deleted");
-			if (delete_records(db, owner) < 0)
+			if (delete_rows(db, owner) < 0 || db_commit(db) < 0)
 				goto out;
 			*removed = 1;
 			rc = 0;
@@ -1270,7 +1360,9 @@ int nat_down(struct install *in, const char *owner, const struct nat_params *unr
 			    view.rs.rules[a[i]].spec);
 	if (script_apply(&s) < 0)
 		goto out;
-	if (found && delete_records(db, owner) < 0)
+	if (found && delete_rows(db, owner) < 0)
+		goto out;
+	if (db_commit(db) < 0)
 		goto out;
 	if (found || na) {
 		*removed = 1;
@@ -1281,6 +1373,7 @@ int nat_down(struct install *in, const char *owner, const struct nat_params *unr
 	}
 	rc = 0;
 out:
+	db_rollback(db);
 	script_release(&s);
 	view_release(&view);
 	release_locks(&l);
@@ -1499,10 +1592,13 @@ int nat_check(struct install *in, nat_report_fn report, void *ctx)
 
 		if (claimed[i] || !ours_table(r->table))
 			continue;
-		if (vm_token(&view, r->comment, owner) ||
-		    (legacy(&view) && (strcmp(r->chain, view.chain[NAT_INPUT]) == 0 ||
-				       strcmp(r->chain, view.chain[NAT_FORWARD]) == 0) &&
-		     strcmp(r->table, "filter") == 0 && (snprintf(owner, sizeof(owner), "-") > 0))) {
+		if ((vm_token(&view, r->comment, owner) &&
+		     our_chain(&view, r->table, r->chain, &b) >= 0) ||
+		    (legacy(&view) &&
+		     (strcmp(r->chain, view.chain[NAT_INPUT]) == 0 ||
+		      strcmp(r->chain, view.chain[NAT_FORWARD]) == 0) &&
+		     strcmp(r->table, "filter") == 0 &&
+		     (snprintf(owner, sizeof(owner), "-") > 0))) {
 			report_rule(report, ctx, owner, "extra-rule", r->table, r->chain, r->spec);
 			n++;
 		}
@@ -1557,8 +1653,10 @@ int nat_flush(struct install *in, struct nat_list *out_list)
 
 		if (gone[i] || !ours_table(r->table))
 			continue;
-		if (!legacy(&view) && r->comment &&
-		    (strcmp(r->comment, view.jump_token) == 0 || vm_token(&view, r->comment, NULL)))
+		/* outside our chains, only the jumps we write are ours: tagged
+		 * with the installation's token, to one of our chains */
+		if (!legacy(&view) && r->comment && strcmp(r->comment, view.jump_token) == 0 &&
+		    r->target && our_chain(&view, r->table, r->target, &k) >= 0)
 			gone[i] = 2;
 		for (k = 0; legacy(&view) && k < nj; k++) {
 			ipt_normalize(j[k].spec, jnorm, sizeof(jnorm));
@@ -1585,7 +1683,9 @@ int nat_flush(struct install *in, struct nat_list *out_list)
 			if (our_chain(&view, view.rs.chains[i].table, view.rs.chains[i].name, &k) >= 0)
 				script_line(&s, view.rs.chains[i].table, "-%c %s", x ? 'X' : 'F',
 					    view.rs.chains[i].name);
-	if (script_apply(&s) < 0 || delete_records(db, NULL) < 0)
+	/* the database's write lock before the kernel changes */
+	if (db_begin_freeing(db) < 0 || script_apply(&s) < 0 || delete_rows(db, NULL) < 0 ||
+	    db_commit(db) < 0)
 		goto out;
 	for (k = 0; k < recs.n; k++)
 		recs.v[k].state = "down";
@@ -1595,6 +1695,7 @@ int nat_flush(struct install *in, struct nat_list *out_list)
 	}
 	rc = 0;
 out:
+	db_rollback(db);
 	free(gone);
 	nat_list_release(&recs);
 	script_release(&s);

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,8 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "lock.h"
 
-extern char **environ;
 int spawn_verbose;
 
 static long long now_ms(void)
@@ -57,48 +58,75 @@ static void print_argv(const char *const argv[])
 	fputc('\n', stderr);
 }
 
+/* In the child, between fork and exec: only async-signal-safe calls. Its
+ * own process group (a timeout kills what it started too), SIGKILL the
+ * moment ember dies however ember is killed, the pipes on 0-2, ember's locks
+ * kept open, SIGPIPE back to the default. On failure the errno goes to
+ * REPORT (close-on-exec: nothing arrives when the exec succeeds). */
+static void child(const char *const argv[], pid_t parent, const int in[2], const int out[2],
+		  const int err[2], int report)
+{
+	int locks[LOCK_HELD_MAX], n, i, e;
+
+	setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127); /* ember is gone already */
+	signal(SIGPIPE, SIG_DFL);
+	if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+		goto fail;
+	/* the locks ember holds stay held by the child: flock belongs to the
+	 * open file description, which the child shares */
+	n = lock_held(locks);
+	for (i = 0; i < n; i++)
+		if (fcntl(locks[i], F_SETFD, 0) < 0)
+			goto fail;
+	execvp(argv[0], (char *const *)argv);
+fail:
+	e = errno;
+	if (write(report, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
 int spawn_run(const char *const argv[], const char *input, size_t input_len,
 	      int timeout_ms, struct spawn *s)
 {
-	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, rep[2] = {-1, -1};
 	size_t out_cap = 0, err_cap = 0, written = 0;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 	long long deadline;
 	struct pollfd pfd[3];
-	int rc = -1, wstatus, n, fa_ok = 0, attr_ok = 0;
-	pid_t pid = -1;
+	int rc = -1, wstatus, n, e;
+	pid_t pid = -1, parent = getpid();
 	char buf[8192];
 	ssize_t r;
 
 	memset(s, 0, sizeof(*s));
 	if (spawn_verbose)
 		print_argv(argv);
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    pipe2(rep, O_CLOEXEC) < 0) {
 		error_errno("unable to create a pipe for '%s'", argv[0]);
 		goto out;
 	}
-	if (posix_spawn_file_actions_init(&fa) != 0) {
+	/* a child that exits early must not kill us with SIGPIPE on its stdin */
+	signal(SIGPIPE, SIG_IGN);
+	pid = fork();
+	if (pid < 0) {
 		error_errno("unable to run '%s'", argv[0]);
 		goto out;
 	}
-	fa_ok = 1;
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	/* its own process group, so that a timeout kills whatever it started too */
-	if (posix_spawnattr_init(&attr) != 0) {
-		error_errno("unable to run '%s'", argv[0]);
-		goto out;
-	}
-	attr_ok = 1;
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-	posix_spawnattr_setpgroup(&attr, 0);
-	n = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
-	if (n != 0) {
+	if (pid == 0)
+		child(argv, parent, in, out, err, rep[1]);
+	close(rep[1]);
+	rep[1] = -1;
+	do
+		r = read(rep[0], &e, sizeof(e));
+	while (r < 0 && errno == EINTR);
+	if (r == (ssize_t)sizeof(e)) {
+		waitpid(pid, &wstatus, 0);
 		pid = -1;
-		error_errnum(n, "unable to run '%s'", argv[0]);
-		if (n == ENOENT)
+		error_errnum(e, "unable to run '%s'", argv[0]);
+		if (e == ENOENT)
 			error_hint("install it, or check PATH");
 		goto out;
 	}
@@ -112,8 +140,6 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 	} else {
 		fcntl(in[1], F_SETFL, O_NONBLOCK);
 	}
-	/* a child that exits early must not kill us with SIGPIPE on its stdin */
-	signal(SIGPIPE, SIG_IGN);
 
 	deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 	while (out[0] >= 0 || err[0] >= 0) {
@@ -222,6 +248,7 @@ int spawn_run(const char *const argv[], const char *input, size_t input_len,
 reaped:
 	pid = -1;
 	s->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+	s->signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
 	if (!s->out && append(&s->out, &s->out_len, &out_cap, "", 0) < 0)
 		goto out;
 	if (!s->err && append(&s->err, &s->err_len, &err_cap, "", 0) < 0)
@@ -232,11 +259,9 @@ out:
 		kill(-pid, SIGKILL);
 		waitpid(pid, &wstatus, 0);
 	}
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
-	if (attr_ok)
-		posix_spawnattr_destroy(&attr);
 	for (n = 0; n < 2; n++) {
+		if (rep[n] >= 0)
+			close(rep[n]);
 		if (in[n] >= 0)
 			close(in[n]);
 		if (out[n] >= 0)
@@ -267,6 +292,8 @@ int spawn_detached(const char *const argv[], const char *log, pid_t *pid)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	/* nothing else of ours (nor of whoever ran us) for the whole of its life */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	/* a session of its own: no terminal signal of ours reaches it, and
 	 * what it does to its group never reaches us; an ignored SIGPIPE
 	 * (spawn_run's) would be inherited through exec */
@@ -296,16 +323,47 @@ void spawn_release(struct spawn *s)
 	s->out_len = s->err_len = 0;
 }
 
-const char *spawn_reason(struct spawn *s)
+/* The last line of TEXT (trailing blanks cut), or NULL when it is empty. */
+static const char *last_line(char *text)
 {
-	char *text = s->err && s->err_len ? s->err : s->out;
 	char *end, *start;
 
 	if (!text || !*text)
-		return "no message";
+		return NULL;
 	end = text + strlen(text);
-	while (end > text && (end[-1] == '\n' || end[-1] == ' '))
+	while (end > text && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\r'))
 		*--end = '\0';
+	if (!*text)
+		return NULL;
 	start = strrchr(text, '\n');
 	return start ? start + 1 : text;
+}
+
+#define REASON_CLIP 240
+
+const char *spawn_reason(struct spawn *s)
+{
+	const char *line = last_line(s->err_len ? s->err : NULL);
+	char sig[32];
+	int n;
+
+	if (!line && !s->signal)
+		line = last_line(s->out_len ? s->out : NULL);
+	if (s->signal) {
+		if (sigabbrev_np(s->signal))
+			snprintf(sig, sizeof(sig), "SIG%s", sigabbrev_np(s->signal));
+		else
+			snprintf(sig, sizeof(sig), "signal %d", s->signal);
+		n = snprintf(s->reason, sizeof(s->reason), "killed by %s%s%.*s%s", sig,
+			     line ? ": " : "", REASON_CLIP, line ? line : "",
+			     line && strlen(line) > REASON_CLIP ? "..." : "");
+	} else if (line) {
+		n = snprintf(s->reason, sizeof(s->reason), "%.*s%s", REASON_CLIP, line,
+			     strlen(line) > REASON_CLIP ? "..." : "");
+	} else {
+		n = snprintf(s->reason, sizeof(s->reason), "exit status %d and no message",
+			     s->status);
+	}
+	(void)n;
+	return s->reason;
 }

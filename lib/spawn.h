@@ -1,5 +1,11 @@
 /* spawn: run another program from an argv (never a shell), feed it stdin,
- * capture its stdout and stderr, and kill it when it outlives a timeout. */
+ * capture its stdout and stderr, and kill it (with what it started) when it
+ * outlives a timeout. The child dies with ember: it is killed the moment
+ * ember dies, however ember is killed (a kill of ember's process group, or
+ * of ember alone), so no `ip` or `iptables-restore` goes on changing the
+ * kernel for an ember that is gone; and it holds every lock ember holds
+ * (lock_held) until it is gone, so the next ember never reads a kernel it is
+ * still changing. */
 #ifndef EMBER_SPAWN_H
 #define EMBER_SPAWN_H
 
@@ -8,11 +14,13 @@
 
 struct spawn {
 	int status;       /* exit code, or 128 + signal */
+	int signal;       /* the signal that killed it, 0 when it exited */
 	int timed_out;
 	char *out;        /* NUL-terminated, owned */
 	size_t out_len;
 	char *err;
 	size_t err_len;
+	char reason[320];
 };
 
 /* Set by -v: each command is printed to stderr before it runs. */
@@ -28,7 +36,10 @@ void spawn_release(struct spawn *s);
  * its own, stdin from /dev/null, stdout and stderr appended to LOG (created
  * 0600), signals at their defaults. *PID gets it; the caller waits for it. */
 int spawn_detached(const char *const argv[], const char *log, pid_t *pid);
-/* The last line of the command's stderr (or stdout), for error messages. */
+/* Why the command failed, for error messages: the last line of its stderr
+ * (of its stdout when it exited with nothing on stderr), clipped; for a
+ * command killed by a signal "killed by SIGNAME" and the last line of its
+ * stderr only (what it printed on stdout is a partial result). */
 const char *spawn_reason(struct spawn *s);
 
 #endif

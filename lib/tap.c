@@ -322,8 +322,6 @@ static int row_put(struct db *db, const char *owner, const char *name, const str
 	char addr[CIDR_LEN];
 
 	cidr_format(&p->address, addr);
-	if (db_begin(db) < 0)
-		return -1;
 	if (db_prepare(db, &st,
 		       "INSERT OR REPLACE INTO tap (owner, name, address, mtu, uid, gid, created)"
 		       " VALUES (?, ?, ?, ?, ?, ?, ?)") == 0) {
@@ -337,7 +335,7 @@ static int row_put(struct db *db, const char *owner, const char *name, const str
 			sqlite3_bind_int64(st, 6, p->gid);
 		sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
 	}
-	return db_write(db, st, "unable to record the TAP");
+	return db_run(db, st, "unable to record the TAP");
 }
 
 /* Remove OWNER's record, or every record when OWNER is NULL. */
@@ -356,6 +354,31 @@ static int row_delete(struct db *db, const char *owner)
 		rc = 0;
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* ROW of OWNER as it was before this command (R 0: none), in a transaction
+ * of its own: after a create that failed, what it recorded first goes. */
+static void row_restore(struct db *db, const char *owner, int r, const struct tap_row *row)
+{
+	struct error_saved saved;
+	struct tap_params p;
+	int rc;
+
+	error_save(&saved);
+	memset(&p, 0, sizeof(p));
+	if (r == 1) {
+		cidr_parse(row->address, &p.address);
+		p.mtu = row->mtu;
+		p.uid = row->uid;
+		p.gid = row->gid;
+	}
+	rc = db_begin(db);
+	if (rc == 0)
+		rc = r == 1 ? row_put(db, owner, row->name, &p) : row_delete(db, owner);
+	if (rc == 0)
+		db_commit(db);
+	db_rollback(db);
+	error_restore(&saved);
 }
 
 /* ---- records for printing ---- */
@@ -425,20 +448,53 @@ static int read_links(const struct install *in, int all, struct iproute_links *l
 	return iproute_links_read(NULL, links);
 }
 
+/* Is L this installation's TAP of OWNER? A TAP (not a veth or anything else
+ * that merely carries the name and the alias), with the prefix and the
+ * exact alias token. */
 static int link_owned_by(const struct install *in, const struct iproute_link *l, const char *owner)
 {
 	char who[NAME_MAX_LEN + 1];
 
-	return tap_owned(in, l->name, l->alias, who) && strcmp(who, owner) == 0;
+	return l->tap && tap_owned(in, l->name, l->alias, who) && strcmp(who, owner) == 0;
 }
 
-/* 1 when link NAME exists and its ifalias proves it OWNER's, 0 when not, -1 on error. */
+/* A create killed after its first line ("tuntap add") left a TAP without
+ * an alias: it is ours when the record made before it names it. */
+static int link_half_made(const struct iproute_link *l, const char *recorded)
+{
+	return recorded && l->tap && !l->alias[0] && strcmp(l->name, recorded) == 0;
+}
+
+/* OWNER's link in LINKS: a TAP that is provably OWNER's (the one named
+ * RECORDED first), or the half-made TAP RECORDED names (may be NULL).
+ * NULL when there is none. */
+static const struct iproute_link *own_link(const struct install *in,
+					   const struct iproute_links *links, const char *owner,
+					   const char *recorded)
+{
+	const struct iproute_link *found = NULL;
+	int i;
+
+	for (i = 0; i < links->n; i++) {
+		const struct iproute_link *l = &links->v[i];
+
+		if (link_half_made(l, recorded))
+			return l;
+		if (link_owned_by(in, l, owner) &&
+		    (!found || (recorded && strcmp(l->name, recorded) == 0)))
+			found = l;
+	}
+	return found;
+}
+
+/* 1 when link NAME exists and is OWNER's (its alias proves it, or it is the
+ * half-made TAP of the name this create recorded), 0 when not, -1 on error. */
 static int link_exists_owned(const struct install *in, const char *name, const char *owner)
 {
 	struct iproute_link l;
 	int r = read_link(name, &l);
 
-	return r <= 0 ? r : link_owned_by(in, &l, owner);
+	return r <= 0 ? r : link_owned_by(in, &l, owner) || link_half_made(&l, name);
 }
 
 static int take_lock(struct install *in)
@@ -570,18 +626,6 @@ static int same_params(const struct tap_row *r, const struct tap_params *p)
 	       r->gid == p->gid;
 }
 
-/* Is link L what P asks for? */
-static int link_matches(const struct iproute_link *l, const struct tap_params *p)
-{
-	char addr[CIDR_LEN];
-
-	cidr_format(&p->address, addr);
-	/* up and without IPv6 addresses: a batch that died before its last line
-	 * left a link that is not what was asked for */
-	return l->tap && l->up && l->ninet6 == 0 && l->naddr == 1 && strcmp(l->addr, addr) == 0 &&
-	       l->mtu == p->mtu && id_of(0, l->user) == p->uid && id_of(1, l->group) == p->gid;
-}
-
 static int refuse_other(const char *owner, const char *name, const char *address, int mtu,
 			const char *user, const char *group, const char *state)
 {
@@ -594,14 +638,101 @@ static int refuse_other(const char *owner, const char *name, const char *address
 	return -1;
 }
 
+/* Bring OWNER's link L to what P asks for, named NAME: one ip -batch of
+ * only the lines needed (the name back when it was renamed within the
+ * prefix, the alias a killed create did not set, IPv6 off, exactly P's
+ * address, the MTU, up), then IPv6 off by sysctl. *CHANGED: 1 when
+ * anything had to change. */
+static int converge(const struct install *in, const char *owner, const struct iproute_link *l,
+		    const char *name, const struct tap_params *p, int *changed)
+{
+	char script[1024], alias[TAP_ALIAS_LEN], addr[CIDR_LEN];
+	struct iproute_failure f;
+	int ipv6 = iproute_has_ipv6(), len = 0, stray;
+
+	tap_alias(in, owner, alias, sizeof(alias));
+	cidr_format(&p->address, addr);
+	stray = l->naddr > 1 || (l->naddr == 1 && strcmp(l->addr, addr) != 0) || l->ninet6 > 0;
+#define LINE(...) len += snprintf(script + len, sizeof(script) - (size_t)len, __VA_ARGS__)
+	if (strcmp(l->name, name) != 0) {
+		if (l->up) /* a link is renamed only when down */
+			LINE("link set dev %s down\n", l->name);
+		LINE("link set dev %s name %s\n", l->name, name);
+	}
+	if (strcmp(l->alias, alias) != 0)
+		LINE("link set dev %s alias %s\n", name, alias);
+	if (ipv6 && (stray || strcmp(l->name, name) != 0 || strcmp(l->alias, alias) != 0))
+		LINE("link set dev %s addrgenmode none\n", name);
+	if (stray)
+		LINE("address flush dev %s\n", name);
+	if (stray || l->naddr == 0)
+		LINE("address add %s dev %s\n", addr, name);
+	if (l->mtu != p->mtu || !l->up || strcmp(l->name, name) != 0)
+		LINE("link set dev %s mtu %d up\n", name, p->mtu);
+#undef LINE
+	if (len >= (int)sizeof(script))
+		return error("unable to build the ip batch for '%s'", name);
+	*changed = len > 0;
+	if (len > 0 && iproute_batch(script, 0, &f) < 0) {
+		error_code(f.refused ? EXIT_USAGE : EXIT_TEMP,
+			   "unable to repair TAP '%s' of '%s': %s", name, owner, f.message);
+		return -1;
+	}
+	if (ipv6 && iproute_disable_ipv6(name) < 0)
+		return -1;
+	return 0;
+}
+
+/* Adopt OWNER's link L (recorded as ROW when R is 1): refused (102) when it
+ * is OWNER's with other parameters that cannot be made to hold (its user
+ * or group; when it is unrecorded, an address other than P's: then it is
+ * not the TAP asked for); else recorded and converged, and T gets what
+ * the kernel then has. */
+static int adopt(struct install *in, struct db *db, const char *owner, const struct iproute_link *l,
+		 int r, const struct tap_row *row, const struct tap_params *p, struct tap *t,
+		 int *created)
+{
+	char addr[CIDR_LEN], name[TAP_NAME_LEN];
+	struct iproute_link now;
+	int changed = 0;
+
+	cidr_format(&p->address, addr);
+	if (id_of(0, l->user) != p->uid || id_of(1, l->group) != p->gid ||
+	    (r != 1 && l->naddr > 0 && (l->naddr > 1 || strcmp(l->addr, addr) != 0)))
+		return refuse_other(owner, l->name, l->addr, l->mtu, l->user, l->group,
+				    l->up ? (l->ninet6 ? " (with IPv6)" : "") : " (down)");
+	/* an address to add is one no host link has */
+	if ((l->naddr == 0 || (l->naddr == 1 && strcmp(l->addr, addr) != 0)) &&
+	    install_host_free(&p->address, 0, EXIT_REFUSED, "address") < 0)
+		return -1;
+	/* the recorded name, unless another link holds it now */
+	snprintf(name, sizeof(name), "%s",
+		 r == 1 && !iproute_link_exists(row->name) ? row->name : l->name);
+	/* the database's write lock before the kernel changes */
+	if (db_begin(db) < 0)
+		return -1;
+	if (row_put(db, owner, name, p) < 0 || converge(in, owner, l, name, p, &changed) < 0 ||
+	    db_commit(db) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	*created = changed || r != 1;
+	if (read_link(name, &now) != 1)
+		return error_code(EXIT_TEMP, "TAP '%s' of '%s' vanished while it was repaired",
+				  name, owner);
+	tap_from_link(t, &now, owner, 1);
+	return 0;
+}
+
 int tap_create(struct install *in, const char *owner, const struct tap_params *p, struct tap *t,
 	       int *created)
 {
 	char name[TAP_NAME_LEN], user[TAP_ID_LEN], group[TAP_ID_LEN];
-	struct iproute_link l;
+	struct iproute_links links = {NULL, 0};
+	const struct iproute_link *cur;
 	struct tap_row row;
 	struct db *db;
-	int lock, rc = -1, k, r;
+	int lock, rc = -1, k, r, had;
 
 	*created = 0;
 	lock = take_lock(in);
@@ -609,66 +740,52 @@ int tap_create(struct install *in, const char *owner, const struct tap_params *p
 		return -1;
 	if (tap_db(in, &db) < 0)
 		goto out;
-	r = row_get(db, owner, &row);
+	had = r = row_get(db, owner, &row);
 	if (r < 0)
 		goto out;
-	if (r == 1) {
-		r = read_link(row.name, &l);
-		if (r < 0)
-			goto out;
-		if (r == 1 && link_owned_by(in, &l, owner)) {
-			if (!same_params(&row, p)) {
-				format_id(0, row.uid, user);
-				format_id(1, row.gid, group);
-				refuse_other(owner, row.name, row.address, row.mtu, user, group,
-					     "");
-				goto out;
-			}
-			tap_from_link(t, &l, owner, 1);
-			rc = 0;
-			goto out;
-		}
-		/* the recorded link is gone (a reboot), or its name is another's
-		 * now: the record is stale, make the TAP again */
+	/* OWNER's link wherever it is: under the recorded name, renamed within
+	 * the prefix, half-made by a create that was killed, or made by one that
+	 * did not live to record it */
+	if (read_links(in, 0, &links) < 0)
+		goto out;
+	cur = own_link(in, &links, owner, r == 1 ? row.name : NULL);
+	if (cur && r == 1 && !same_params(&row, p)) {
+		format_id(0, row.uid, user);
+		format_id(1, row.gid, group);
+		refuse_other(owner, row.name, row.address, row.mtu, user, group, "");
+		goto out;
 	}
+	if (cur) {
+		rc = adopt(in, db, owner, cur, r, &row, p, t, created);
+		goto out;
+	}
+	/* no link of OWNER's (a reboot, or never made): make it. The rule for
+	 * every address ember assigns: none a host link has */
+	if (install_host_free(&p->address, 0, EXIT_REFUSED, "address") < 0)
+		goto out;
 	for (k = 0; k < TAP_CANDIDATES; k++) {
 		tap_name_candidate(in, owner, k, name);
 		r = name_recorded(db, name, owner);
 		if (r < 0)
 			goto out;
-		if (r == 1)
-			continue;
-		if (iproute_link_exists(name)) {
-			r = read_link(name, &l);
-			if (r < 0)
-				goto out;
-			if (r == 0 || !link_owned_by(in, &l, owner))
-				continue; /* a collision: someone else's link */
-			/* made by a create that did not live to record it: the ifalias
-			 * proves it ours; adopt it when it is what is asked for */
-			if (!link_matches(&l, p)) {
-				refuse_other(owner, l.name, l.addr, l.mtu, l.user, l.group,
-					     l.up ? (l.ninet6 ? " (with IPv6)" : "") : " (down)");
-				goto out;
-			}
-			if (row_put(db, owner, name, p) < 0)
-				goto out;
-			tap_from_link(t, &l, owner, 1);
-			rc = 0;
+		if (r == 1 || iproute_link_exists(name))
+			continue; /* another owner's, or a collision: someone else's link */
+		/* recorded first, so that a create killed after its first line
+		 * leaves a TAP the record proves ours; and the database's write
+		 * lock is proven before the kernel changes */
+		if (db_begin(db) < 0)
+			goto out;
+		if (row_put(db, owner, name, p) < 0 || db_commit(db) < 0) {
+			db_rollback(db);
 			goto out;
 		}
-		/* the rule for every address ember assigns: none a host link has */
-		if (install_host_free(&p->address, 0, EXIT_REFUSED, "address") < 0)
-			goto out;
 		r = make_link(in, owner, name, p);
-		if (r < 0)
-			goto out;
-		if (r == 1)
-			continue;
-		if (row_put(db, owner, name, p) < 0) {
-			undo_create(name);
+		if (r < 0) {
+			row_restore(db, owner, had, &row);
 			goto out;
 		}
+		if (r == 1)
+			continue;
 		memset(t, 0, sizeof(*t));
 		snprintf(t->owner, sizeof(t->owner), "%s", owner);
 		snprintf(t->name, sizeof(t->name), "%s", name);
@@ -683,17 +800,21 @@ int tap_create(struct install *in, const char *owner, const struct tap_params *p
 		rc = 0;
 		goto out;
 	}
+	row_restore(db, owner, had, &row);
 	error_code(EXIT_REFUSED, "no free TAP name for '%s' in %d tries", owner, TAP_CANDIDATES);
 	error_hint("links of other programs hold every name derived from it; list them with "
 		   "'ember-tap list --all'");
 out:
+	iproute_links_release(&links);
 	lock_release(lock);
 	return rc;
 }
 
-/* The links of this namespace that are OWNER's (every owner's when NULL), proven. */
+/* The links of this namespace that are OWNER's (every owner's when NULL),
+ * proven: by their alias, or, half-made, by the name RECORDED (NULL: none)
+ * gives them. */
 static int owned_links(const struct install *in, const struct iproute_links *links,
-		       const char *owner, const char ***names, int *n)
+		       const char *owner, const char *recorded, const char ***names, int *n)
 {
 	char who[NAME_MAX_LEN + 1];
 	int i;
@@ -702,10 +823,14 @@ static int owned_links(const struct install *in, const struct iproute_links *lin
 	*names = calloc((size_t)links->n + 1, sizeof(**names));
 	if (!*names)
 		return error_errno("unable to list TAPs");
-	for (i = 0; i < links->n; i++)
-		if (tap_owned(in, links->v[i].name, links->v[i].alias, who) &&
-		    (!owner || strcmp(who, owner) == 0))
-			(*names)[(*n)++] = links->v[i].name;
+	for (i = 0; i < links->n; i++) {
+		const struct iproute_link *l = &links->v[i];
+
+		if ((l->tap && tap_owned(in, l->name, l->alias, who) &&
+		     (!owner || strcmp(who, owner) == 0)) ||
+		    link_half_made(l, recorded))
+			(*names)[(*n)++] = l->name;
+	}
 	return 0;
 }
 
@@ -713,7 +838,6 @@ int tap_delete(struct install *in, const char *owner, struct tap *t, int *delete
 {
 	struct iproute_links links = {NULL, 0};
 	const char **names = NULL;
-	struct iproute_link l;
 	struct tap_row row;
 	struct db *db;
 	int lock, rc = -1, r, n;
@@ -729,37 +853,29 @@ int tap_delete(struct install *in, const char *owner, struct tap *t, int *delete
 	r = row_get(db, owner, &row);
 	if (r < 0)
 		goto out;
-	if (r == 1) {
+	/* every link of OWNER's: the recorded one, one renamed within the
+	 * prefix, a half-made one, one a create did not live to record. A link
+	 * of the recorded name that is not proven ours is left alone */
+	if (read_links(in, 0, &links) < 0 ||
+	    owned_links(in, &links, owner, r == 1 ? row.name : NULL, &names, &n) < 0)
+		goto out;
+	if (r == 1)
 		snprintf(t->name, sizeof(t->name), "%s", row.name);
-		r = read_link(row.name, &l);
-		if (r < 0)
-			goto out;
-		/* a link of that name that is not proven ours is left alone */
-		if (r == 1 && link_owned_by(in, &l, owner)) {
-			names = calloc(1, sizeof(*names));
-			if (!names) {
-				error_errno("unable to delete TAPs");
-				goto out;
-			}
-			names[0] = row.name;
-			if (delete_links(names, 1, 0) < 0)
-				goto out;
-		}
-		if (row_delete(db, owner) < 0)
-			goto out;
-		*deleted = 1;
-	} else {
-		/* no record: a create that did not live to record its link may
-		 * have left one, which only its ifalias proves */
-		if (read_links(in, 0, &links) < 0 || owned_links(in, &links, owner, &names, &n) < 0)
-			goto out;
-		if (n > 0) {
-			snprintf(t->name, sizeof(t->name), "%s", names[0]);
-			if (delete_links(names, n, 0) < 0)
-				goto out;
-			*deleted = 1;
-		}
+	else if (n > 0)
+		snprintf(t->name, sizeof(t->name), "%s", names[0]);
+	if (r == 0 && n == 0) {
+		rc = 0;
+		goto out;
 	}
+	/* the database's write lock before the kernel changes */
+	if (db_begin_freeing(db) < 0)
+		goto out;
+	if (delete_links(names, n, 0) < 0 || (r == 1 && row_delete(db, owner) < 0) ||
+	    db_commit(db) < 0) {
+		db_rollback(db);
+		goto out;
+	}
+	*deleted = 1;
 	rc = 0;
 out:
 	free(names);
@@ -771,40 +887,24 @@ out:
 int tap_show(struct install *in, const char *owner, struct tap *t)
 {
 	struct iproute_links links = {NULL, 0};
-	char who[NAME_MAX_LEN + 1];
-	struct iproute_link l;
+	const struct iproute_link *l;
 	struct tap_row row;
 	struct db *db;
-	int r, i;
+	int r;
 
 	r = tap_db(in, &db);
 	if (r < 0)
 		return -1;
 	r = r ? row_get(db, owner, &row) : 0;
-	if (r < 0)
+	if (r < 0 || read_links(in, 0, &links) < 0)
 		return -1;
-	if (r == 1) {
-		r = read_link(row.name, &l);
-		if (r < 0)
-			return -1;
-		if (r == 1 && link_owned_by(in, &l, owner))
-			tap_from_link(t, &l, owner, 1);
-		else
-			tap_from_row(t, in, owner, &row);
-		return 1;
-	}
-	if (read_links(in, 0, &links) < 0)
-		return -1;
-	r = 0;
-	for (i = 0; i < links.n && !r; i++) {
-		if (tap_owned(in, links.v[i].name, links.v[i].alias, who) &&
-		    strcmp(who, owner) == 0) {
-			tap_from_link(t, &links.v[i], owner, 1);
-			r = 1;
-		}
-	}
+	l = own_link(in, &links, owner, r == 1 ? row.name : NULL);
+	if (l)
+		tap_from_link(t, l, owner, 1);
+	else if (r == 1)
+		tap_from_row(t, in, owner, &row);
 	iproute_links_release(&links);
-	return r;
+	return l || r == 1;
 }
 
 static int compare_taps(const void *a, const void *b)
@@ -841,7 +941,7 @@ int tap_list(struct install *in, int all, struct tap_list *out_list)
 	for (i = 0; i < links.n; i++) {
 		const struct iproute_link *l = &links.v[i];
 
-		if (tap_owned(in, l->name, l->alias, who))
+		if (l->tap && tap_owned(in, l->name, l->alias, who))
 			tap_from_link(&v[n++], l, who, 1);
 		else if (all && tap_alias_parse(l->alias, id, who))
 			tap_from_link(&v[n++], l, who, 0); /* another installation's */
@@ -858,8 +958,7 @@ int tap_list(struct install *in, int all, struct tap_list *out_list)
 		read_row(st, 1, &row);
 		seen = 0;
 		for (i = 0; i < n && !seen; i++)
-			seen = v[i].mine && strcmp(v[i].owner, owner) == 0 &&
-			       strcmp(v[i].name, row.name) == 0;
+			seen = v[i].mine && strcmp(v[i].owner, owner) == 0;
 		if (seen)
 			continue;
 		if (n == cap) {
@@ -871,7 +970,12 @@ int tap_list(struct install *in, int all, struct tap_list *out_list)
 			}
 			v = grown;
 		}
-		tap_from_row(&v[n++], in, owner, &row);
+		for (i = 0; i < links.n && !link_half_made(&links.v[i], row.name); i++)
+			;
+		if (i < links.n) /* a create killed after its first line */
+			tap_from_link(&v[n++], &links.v[i], owner, 1);
+		else
+			tap_from_row(&v[n++], in, owner, &row);
 	}
 	if (step != SQLITE_DONE) {
 		db_error(db, "unable to read the TAP records");
@@ -896,19 +1000,55 @@ void tap_list_release(struct tap_list *l)
 	l->n = 0;
 }
 
+/* Add to NAMES (N so far, room for every link) the half-made TAPs that a
+ * record names: creates killed after their first line. */
+static int half_made_links(struct db *db, const struct iproute_links *links, const char **names,
+			   int *n)
+{
+	sqlite3_stmt *st = NULL;
+	int i, step;
+
+	if (db_prepare(db, &st, "SELECT name FROM tap") < 0)
+		return -1;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		for (i = 0; name && i < links->n; i++)
+			if (link_half_made(&links->v[i], name))
+				names[(*n)++] = links->v[i].name;
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? 0 : db_error(db, "unable to read the TAP records");
+}
+
+/* Every link of this installation's, into NAMES and N (DB NULL: no
+ * record was ever made). */
+static int all_owned(const struct install *in, struct db *db, const struct iproute_links *links,
+		     const char ***names, int *n)
+{
+	if (owned_links(in, links, NULL, NULL, names, n) < 0)
+		return -1;
+	return db ? half_made_links(db, links, *names, n) : 0;
+}
+
 int tap_teardown(struct install *in)
 {
 	struct iproute_links links = {NULL, 0};
 	const char **names = NULL;
-	struct db *db;
-	int lock, rc = -1, n;
+	struct db *db = NULL;
+	int lock, rc = -1, n, have;
 
 	lock = take_lock(in);
 	if (lock < 0)
 		return -1;
-	if (tap_db(in, &db) < 0)
+	have = tap_db(in, &db);
+	if (have < 0)
 		goto out;
-	if (read_links(in, 0, &links) < 0 || owned_links(in, &links, NULL, &names, &n) < 0)
+	if (read_links(in, 0, &links) < 0 ||
+	    all_owned(in, have ? db : NULL, &links, &names, &n) < 0)
+		goto out;
+	/* the database's write lock before the kernel changes */
+	if (db_begin_freeing(db) < 0)
 		goto out;
 	if (delete_links(names, n, 1) < 0) {
 		/* -force went on past a failing line (a link that vanished
@@ -917,7 +1057,7 @@ int tap_teardown(struct install *in)
 		names = NULL;
 		iproute_links_release(&links);
 		if (iproute_links_read(NULL, &links) < 0 ||
-		    owned_links(in, &links, NULL, &names, &n) < 0)
+		    all_owned(in, have ? db : NULL, &links, &names, &n) < 0)
 			goto out;
 		if (n > 0) {
 			error_code(EXIT_TEMP, "unable to delete TAP '%s' of this installation",
@@ -925,10 +1065,12 @@ int tap_teardown(struct install *in)
 			goto out;
 		}
 	}
-	if (row_delete(db, NULL) < 0)
+	if (row_delete(db, NULL) < 0 || db_commit(db) < 0)
 		goto out;
 	rc = 0;
 out:
+	if (db)
+		db_rollback(db);
 	free(names);
 	iproute_links_release(&links);
 	lock_release(lock);

@@ -82,20 +82,12 @@ void vm_records_release(struct vm_records *l)
 
 /* ---- the table ---- */
 
+const struct tables vm_tables = {"vm", schema, ARRAY_SIZE(schema), "vms",
+				 "SELECT name, created FROM vms ORDER BY name"};
+
 int vm_db(struct install *in, struct db **db, int create)
 {
-	int rc;
-
-	if (install_db(in, db) < 0)
-		return -1;
-	if (!create) {
-		rc = db_has_table(*db, "vms");
-		if (rc <= 0)
-			return rc;
-	}
-	if (db_migrate(*db, "vm", schema, (int)(sizeof(schema) / sizeof(schema[0]))) < 0)
-		return -1;
-	return 1;
+	return tables_open(in, &vm_tables, create, db);
 }
 
 int vm_path(const struct install *in, const char *name, const char *rel, char *buf, size_t n)
@@ -359,8 +351,7 @@ static char *check_file(const char *what, const char *path, int block)
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
-		error_errno("unable to read the %s '%s'", what, path);
-		error_code(EXIT_USAGE, "%s", error_message());
+		error_code(EXIT_USAGE, "unable to read the %s '%s': %s", what, path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &sb) < 0) {

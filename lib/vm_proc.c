@@ -90,7 +90,8 @@ int vm_handles_write(const struct install *in, const char *name, const struct vm
 	}
 	if (vm_path(in, name, "handles.json", path, sizeof(path)) < 0)
 		goto out;
-	rc = file_write_atomic(path, text, strlen(text), 0600);
+	/* atomic, not durable: the process it names dies with the machine */
+	rc = file_replace(path, text, strlen(text), 0600);
 out:
 	free(text);
 	cJSON_Delete(j);
@@ -150,7 +151,11 @@ int vm_probe(const struct install *in, struct vm *v)
 	rc = vm_handles_read(in, v->name, &h);
 	if (rc < 0)
 		return -1;
-	if (rc == 0) {
+	if (rc == 0 && v->state != VM_RUNNING && v->state != VM_STARTING) {
+		/* no start at work or left half-way: no process of ours (one
+		 * started by hand answers on the socket, which start refuses) */
+		h.pid = 0;
+	} else if (rc == 0) {
 		/* rebuilt from /proc: the process named by the exact socket */
 		rc = proc_find("--api-sock", v->api_sock, &pid);
 		if (rc < 0)

@@ -228,7 +228,13 @@ int iproute_batch(const char *script, int force, struct iproute_failure *f)
 		rc = 0;
 		goto out;
 	}
-	iproute_parse_failure(s.err, f);
+	if (s.signal) {
+		/* killed part-way: any line may have run */
+		f->line = -1;
+		snprintf(f->message, sizeof(f->message), "ip %s", spawn_reason(&s));
+	} else {
+		iproute_parse_failure(s.err, f);
+	}
 	error_code(EXIT_TEMP, "ip -batch: %s", f->message);
 out:
 	spawn_release(&s);

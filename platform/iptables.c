@@ -346,10 +346,31 @@ int ipt_save(struct ipt_ruleset *rs)
 	return rc;
 }
 
+/* The line iptables-restore names in its complaint ("line N failed",
+ * "Error occurred at line: N"); 0 when it names none. */
+static int failed_line(const char *err)
+{
+	static const char *const marks[] = {": line ", "Error occurred at line: "};
+	const char *p;
+	size_t i;
+	long n;
+
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		p = strstr(err, marks[i]);
+		if (p) {
+			n = strtol(p + strlen(marks[i]), NULL, 10);
+			if (n > 0 && n < INT_MAX)
+				return (int)n;
+		}
+	}
+	return 0;
+}
+
 /* Run SCRIPT through iptables-restore --noflush: 0 applied, 1 refused by
- * iptables (nothing applied: a -C that does not hold, a -D of an absent
- * rule, a chain that exists or does not), -1 could not run. */
-static int restore(const char *script, int quiet_refusal)
+ * iptables at a line it names (*LINE; the tables committed before it stay
+ * applied: each "*table ... COMMIT" is a transaction of its own), -1 could
+ * not run, or failed without saying where. */
+static int restore(const char *script, int *line)
 {
 	char prog[64];
 	const char *argv[] = {prog, "--noflush", "-w", "30", NULL};
@@ -362,7 +383,10 @@ static int restore(const char *script, int quiet_refusal)
 	if (spawn_run(argv, script, strlen(script), IPT_TIMEOUT_MS, &s) < 0)
 		return -1;
 	if (s.status != 0) {
-		if (quiet_refusal && s.status == 1) {
+		/* 1 (a -C or -D that does not hold) or 2 (a chain that does not
+		 * exist, named by -C, -D or -j): refused where it says */
+		if (line && !s.signal && (s.status == 1 || s.status == 2) &&
+		    (*line = failed_line(s.err)) > 0) {
 			spawn_release(&s);
 			return 1;
 		}
@@ -376,12 +400,13 @@ static int restore(const char *script, int quiet_refusal)
 
 int ipt_restore(const char *script)
 {
-	return restore(script, 0);
+	return restore(script, NULL);
 }
 
-int ipt_try_restore(const char *script)
+int ipt_try_restore(const char *script, int *line)
 {
-	return restore(script, 1);
+	*line = 0;
+	return restore(script, line);
 }
 
 /* The -S listing of chains (iptables-nft-restore prints one for each "-S

@@ -59,13 +59,16 @@ int ipt_env_check(void);
 
 /* Read every table of the backend (one iptables-save). */
 int ipt_save(struct ipt_ruleset *rs);
-/* Apply SCRIPT (iptables-restore input: "*table ... COMMIT" sections) as one
- * `iptables-restore --noflush -w` transaction: all of it or nothing. */
+/* Apply SCRIPT (iptables-restore input: "*table ... COMMIT" sections) with
+ * `iptables-restore --noflush -w`. Each section is a transaction of its own:
+ * a failure leaves the sections before the failing one applied. */
 int ipt_restore(const char *script);
 /* The same, for a script that asserts as it goes (-C lines, -D of rules that
- * should exist): 0 applied, 1 iptables refused it (nothing was applied, no
- * error recorded), -1 it could not run (error recorded). */
-int ipt_try_restore(const char *script);
+ * should exist): 0 applied, 1 iptables refused it at line *LINE (the
+ * sections that end before it were applied, the rest not; no error
+ * recorded), -1 it could not run or failed without naming a line (error
+ * recorded: anything may have been applied). */
+int ipt_try_restore(const char *script, int *line);
 /* Read only the chains CHAINS[i] of TABLES[i] ("filter" or "nat") into RS:
  * on nft one iptables-nft-restore of "-S CHAIN" lines, which reads those
  * chains only; on legacy one iptables-save. 0 read, 1 a chain does not

@@ -149,6 +149,56 @@ fnv1a32() {
 derived_id() { printf '%04x\n' $(($(fnv1a32 "$1") & 0xffff)); }
 derived_octet() { echo $((($(fnv1a32 "$1") >> 8) & 0xff)); }
 
+# iptables_backend [B]: the iptables backend to test on (B, else the one
+# `iptables` is), into $B; the whole file is skipped when it is missing.
+iptables_backend() {
+	B=${1:-}
+	if [ -z "$B" ]; then
+		case $(iptables --version 2>/dev/null) in
+		*nf_tables*) B=nft ;;
+		*legacy*) B=legacy ;;
+		*) skip_all "iptables not found" ;;
+		esac
+	fi
+	command -v "iptables-$B-save" >/dev/null || skip_all "iptables-$B-save not found"
+}
+
+# wait_until CONDITION: poll the shell CONDITION (a string) until it holds,
+# for at most a minute; 1 when it never did. A bound, never a proof.
+wait_until() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		eval "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# stall_wrapper DIR PROGRAM PATTERN [INPUT]: DIR/PROGRAM runs the real
+# PROGRAM, but an invocation whose arguments match the glob PATTERN (and,
+# with INPUT, whose stdin has a line matching the regular expression INPUT)
+# first logs its pid to $T_TMP/started and waits: the first one until
+# $T_TMP/go exists, a later one until the first is over.
+stall_wrapper() {
+	mkdir -p "$1"
+	printf '%s\n' '#!/bin/bash' \
+		"in=$T_TMP/stall.in.\$\$" \
+		'cat >"$in"' \
+		"case \"\$*\" in $3)" \
+		"	if grep -q -e '${4:-.}' \"\$in\" || [ -z '${4:-}' ]; then" \
+		"	echo \$\$ >>$T_TMP/started" \
+		"	first=\$(head -n 1 $T_TMP/started)" \
+		'	for ((i = 0; i < 1200; i++)); do' \
+		"		if [ \"\$first\" = \$\$ ]; then [ -e $T_TMP/go ] && break; else kill -0 \"\$first\" 2>/dev/null || break; fi" \
+		'		sleep 0.05' \
+		'	done' \
+		'	fi' \
+		'	;;' \
+		'esac' \
+		"exec $(command -v "$2") \"\$@\" <\"\$in\"" >"$1/$2"
+	chmod +x "$1/$2"
+}
+
 # done_testing: the plan line; a file's exit code says whether anything failed.
 done_testing() {
 	echo "1..$T_N"

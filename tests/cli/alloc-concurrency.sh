@@ -119,4 +119,40 @@ check "allocation goes on" 0 "*" ember-ipalloc alloc after
 check "and release" 0 "*" ember-ipalloc release after
 check "still clean" 0 "" ember-ipalloc check
 
+## process-group kills: each command in a session of its own, half of them
+## killed together with their children at some moment of their run (bounded)
+gkill() { # CMD...: run it in its own session; half the time kill its group after a moment
+	local p
+	setsid "$@" >/dev/null 2>&1 &
+	p=$!
+	if ((RANDOM % 2)); then
+		sleep "$(printf '0.%03d' $((RANDOM % 15)))"
+		kill -9 -- "-$p" 2>/dev/null
+	fi
+	wait "$p" 2>/dev/null
+	return 0
+}
+gworker() {
+	local w=$1 i
+	for ((i = 1; i <= 15; i++)); do
+		gkill ember-ipalloc alloc "g$w-$((i % 5))"
+		gkill ember-cidalloc alloc "g$w-$((i % 4))"
+		gkill ember-ipalloc release "g$w-$(((i + 2) % 5))"
+		gkill ember-cidalloc release "g$w-$(((i + 1) % 4))"
+	done
+}
+gpids=()
+for ((w = 1; w <= 8; w++)); do
+	gworker $w &
+	gpids+=($!)
+done
+wait "${gpids[@]}"
+is "after process-group kills the database is intact" "$(sqlite3 "$db" "PRAGMA integrity_check")" ok
+check "ipalloc check is clean" 0 "" ember-ipalloc check
+check "cidalloc check is clean" 0 "" ember-cidalloc check
+is "no address is held twice" "$(ember-ipalloc list | cut -d' ' -f2 | sort | uniq -d)" ""
+is "no CID is held twice" "$(ember-cidalloc list | cut -d' ' -f2 | sort | uniq -d)" ""
+check "allocation goes on" 0 "*" ember-ipalloc alloc after2
+check "still clean" 0 "" ember-ipalloc check
+
 done_testing

@@ -5,15 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 need_netns "$@"
 command -v ip >/dev/null || skip_all "ip (iproute2) not found"
-B=${NAT_BACKEND:-}
-if [ -z "$B" ]; then
-	case $(iptables --version 2>/dev/null) in
-	*nf_tables*) B=nft ;;
-	*legacy*) B=legacy ;;
-	*) skip_all "iptables not found" ;;
-	esac
-fi
-command -v "iptables-$B-save" >/dev/null || skip_all "iptables-$B-save not found"
+iptables_backend "${NAT_BACKEND:-}"
 export EMBER_IPTABLES=$B EMBER_RUN_DIR=$T_TMP/run
 echo "# backend: $B"
 
@@ -37,6 +29,8 @@ J="$C \"ember:$A\""
 # bucket OWNER: the two hex digits naming OWNER's bucket chains, computed
 # here independently of the C code (FNV-1a-32 of the owner, mod 32)
 bucket() { printf '%02x\n' $(($(fnv1a32 "$1") % 32)); }
+# in_bucket PREFIX BUCKET [FROM]: the first owner PREFIX<n> (n from FROM) in BUCKET
+in_bucket() { local n; for n in $(seq "${3:-1}" 400); do [ "$(bucket "$1$n")" = "$2" ] && echo "$1$n" && return; done; }
 b1=$(bucket vm1) b2=$(bucket vm2) b10=$(bucket vm10)
 
 ## usage
@@ -391,5 +385,146 @@ before=$(save | grep -v e0e0)
 check "deinit" 0 "*" ember-init deinit
 is "no chain, jump or rule of the installation is left" "$(save | grep -c e0e0)" 0
 is "and everything else is as it was" "$(save)" "$before"
+
+## after a reboot: the kernel lost every chain, the database still knows the buckets
+new_state
+R=e1e1
+ember-init init -q --instance-id $R
+ember-nat -q up r1 --guest-ip 10.0.9.2 --tap tapa
+br=$(bucket r1)
+same=$(in_bucket s "$br")
+for n in $(seq 1 200); do [ "$(bucket "o$n")" != "$br" ] && break; done
+other=o$n
+wipe() { for t in filter nat; do ipt -t $t -F && ipt -t $t -X; done; }
+wipe
+check "up of a new VM in a bucket the database knows, every chain gone: repaired" 0 "$same 10.0.9.6 tapb up0 - up" ember-nat up $same --guest-ip 10.0.9.6 --tap tapb
+check "up of the recorded VM" 0 "r1 10.0.9.2 tapa up0 - up" ember-nat up r1 --guest-ip 10.0.9.2 --tap tapa
+check "up of a new VM in another bucket" 0 "$other 10.0.9.10 tapc up0 - up" ember-nat up $other --guest-ip 10.0.9.10 --tap tapc
+check "  check is clean" 0 "" ember-nat check
+wipe
+check "down after every chain is gone" 0 "r1 10.0.9.2 tapa up0 - down" ember-nat down r1
+check "  then up again" 0 "r1 10.0.9.2 tapa up0 - up" ember-nat up r1 --guest-ip 10.0.9.2 --tap tapa
+check "  and up of the others" 0 "" bash -c "ember-nat -q up $same --guest-ip 10.0.9.6 --tap tapb && ember-nat -q up $other --guest-ip 10.0.9.10 --tap tapc"
+check "  check is clean" 0 "" ember-nat check
+is "  each owner's six rules, once" "$(for o in r1 $same $other; do with_token "ember:$R:$o" | sort -u | wc -l; with_token "ember:$R:$o" | wc -l; done | sort -u)" 6
+
+## up of an applied VM converges its rules: a duplicate, a misordered rule
+gr=$(with_token "ember:$R:r1")
+ipt -I ember-$R-forward-$br -i tapa $C "ember:$R:r1" -j DROP
+check "  (check sees the duplicate)" 1 "r1 extra-rule -t filter -A ember-$R-forward-$br -i tapa $C \"ember:$R:r1\" -j DROP" ember-nat check
+check "up of the applied VM with a rule twice" 0 "r1 10.0.9.2 tapa up0 - up" ember-nat up r1 --guest-ip 10.0.9.2 --tap tapa
+check "  removes the duplicate" 0 "" ember-nat check
+is "  its rules as written" "$(with_token "ember:$R:r1")" "$gr"
+ipt -D ember-$R-forward-$br -s 10.0.9.2/32 -i tapa -o up0 $C "ember:$R:r1" -j ACCEPT
+ipt -A ember-$R-forward-$br -s 10.0.9.2/32 -i tapa -o up0 $C "ember:$R:r1" -j ACCEPT
+check "  (check sees the ACCEPT after the DROP)" 1 "r1 misordered its rules are not in the order they were written" ember-nat check
+check "up of the applied VM with its rules out of order" 0 "r1 10.0.9.2 tapa up0 - up" ember-nat up r1 --guest-ip 10.0.9.2 --tap tapa
+check "  puts them in order" 0 "" ember-nat check
+is "  as written" "$(with_token "ember:$R:r1")" "$gr"
+
+## outside its own chains only the jumps it writes are the installation's
+ipt -A INPUT -i tapd $C "ember:$R:ghost" -j DROP
+ipt -A FORWARD -i tapd $C "ember:$R:r1" -j DROP
+ipt -I INPUT -i tapd $C "ember:$R" -j ACCEPT
+foreign=$(save | grep -e "-A INPUT -i tapd" -e "-A FORWARD -i tapd")
+check "check: rules with its tokens in built-in chains are not its drift" 0 "" ember-nat check
+check "down of an unrecorded owner whose token a built-in chain's rule carries: nothing of its" 0 "" ember-nat down ghost
+check "up of r1 leaves the look-alike in FORWARD" 0 "r1 10.0.9.2 tapa up0 - up" ember-nat up r1 --guest-ip 10.0.9.2 --tap tapa
+check "flush" 0 "*" ember-nat flush
+is "  leaves no chain of the installation" "$(save | grep -c ":ember-$R")" 0
+is "  and the three look-alikes exactly as they were" "$(save | grep -e "-A INPUT -i tapd" -e "-A FORWARD -i tapd")" "$foreign"
+ipt -D INPUT -i tapd $C "ember:$R:ghost" -j DROP
+ipt -D FORWARD -i tapd $C "ember:$R:r1" -j DROP
+ipt -D INPUT -i tapd $C "ember:$R" -j ACCEPT
+
+## a refused up changes no table (each table commits on its own)
+new_state
+P=e2e2
+ember-init init -q --instance-id $P
+ember-nat -q up p1 --guest-ip 10.0.10.2 --tap tapa
+bp=$(bucket p1)
+q=$(in_bucket q "$bp")
+# the owner's own chains are the installation's, but the nat table lost the
+# jump to them (so the nat part of the fast transaction refuses after the
+# filter part committed), and another bucket's chain of the installation's
+# name is another program's (so reading every rule then refuses, 102)
+ob=$(printf '%02x' $(((0x$bp + 1) % 32)))
+ipt -t nat -D POSTROUTING $C "ember:$P" -j ember-$P-postrouting
+ipt -N ember-$P-input-$ob
+ipt -A ember-$P-input-$ob -s 203.0.113.0/24 -j ACCEPT
+before=$(save)
+check "up of a new owner when a table refuses and a chain of its name is foreign: 102" 102 "" ember-nat up $q --guest-ip 10.0.10.6 --tap tapb
+like "  saying why" "$T_ERR" "*chain 'ember-$P-input-$ob' (table filter) exists but is not this installation's*"
+is "  no table changed (the filter rules it appended first are taken back)" "$(save)" "$before"
+is "  nothing recorded for it" "$(rows)" "p1|1"
+ipt -F ember-$P-input-$ob
+ipt -X ember-$P-input-$ob
+check "once the chain is the installation's again, up works" 0 "$q 10.0.10.6 tapb up0 - up" ember-nat up $q --guest-ip 10.0.10.6 --tap tapb
+check "  and check is clean" 0 "" ember-nat check
+ember-nat -q flush
+
+## a killed up's iptables-restore dies with it, whether ember alone or its process group is killed
+new_state
+K=e3e3
+ember-init init -q --instance-id $K
+ember-nat -q up n1 --guest-ip 10.0.11.2 --tap tapa
+bk=$(bucket n1)
+m=$(in_bucket m "$bk")
+pg=$(in_bucket m "$bk" $((${m#m} + 1)))
+realrestore=$(command -v "iptables-$B-restore")
+stall_wrapper "$T_TMP/slowipt" "iptables-$B-restore" "*" "^-[AD] "
+PATH="$T_TMP/slowipt:$PATH" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb >/dev/null 2>&1 &
+first=$!
+ok "an up's restore is running" wait_until "[ -s '$T_TMP/started' ]"
+rpid=$(head -n 1 "$T_TMP/started")
+kill -9 $first
+wait $first 2>/dev/null
+ok "  a kill of ember alone ends its restore" wait_until "! kill -0 $rpid 2>/dev/null"
+touch "$T_TMP/go"
+is "  which changed no rule" "$(with_token "ember:$K:$m")" ""
+check "  the next up makes them" 0 "$m 10.0.11.6 tapb up0 - up" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb
+is "  its six rules, once" "$(with_token "ember:$K:$m" | wc -l)" 6
+check "  no drift" 0 "" ember-nat check
+rm -f "$T_TMP/started" "$T_TMP/go"
+PATH="$T_TMP/slowipt:$PATH" setsid ember-nat up $pg --guest-ip 10.0.11.10 --tap tapc >/dev/null 2>&1 &
+leader=$!
+ok "an up's restore is running" wait_until "[ -s '$T_TMP/started' ]"
+rpid=$(head -n 1 "$T_TMP/started")
+kill -9 -- -$leader
+touch "$T_TMP/go"
+ok "  a kill of ember's process group ends its restore" wait_until "! kill -0 $rpid 2>/dev/null"
+wait $leader 2>/dev/null
+is "  which changed no rule" "$(with_token "ember:$K:$pg")" ""
+check "  show says so" 0 "$pg 10.0.11.10 tapc up0 - missing" ember-nat show $pg
+check "  the next up makes them" 0 "$pg 10.0.11.10 tapc up0 - up" ember-nat up $pg --guest-ip 10.0.11.10 --tap tapc
+check "  no drift" 0 "" ember-nat check
+
+## a restore that fails after its filter table committed leaves what the next up or down repairs
+mkdir -p "$T_TMP/halfipt"
+# the filter table only, then a failure that names no line
+printf '%s\n' '#!/bin/bash' \
+	"f=$T_TMP/half.in" \
+	'cat >"$f"' \
+	"if grep -q '^\\*nat' \"\$f\" && grep -q '^-[AD] ' \"\$f\"; then sed '/^\\*nat/,\$d' \"\$f\" | $realrestore \"\$@\" || exit; echo 'simulated failure' >&2; exit 4; fi" \
+	"exec $realrestore \"\$@\" <\"\$f\"" >"$T_TMP/halfipt/iptables-$B-restore"
+chmod +x "$T_TMP/halfipt/iptables-$B-restore"
+ember-nat -q down $m
+check "up whose nat table fails: 111" 111 "" env PATH="$T_TMP/halfipt:$PATH" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb
+like "  with iptables' message" "$T_ERR" "*simulated failure*"
+is "  its filter rules arrived" "$(with_token "ember:$K:$m" | wc -l)" 5
+check "  show says partial" 0 "$m 10.0.11.6 tapb up0 - partial" ember-nat show $m
+check "  up again repairs it" 0 "$m 10.0.11.6 tapb up0 - up" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb
+is "  six rules, once" "$(with_token "ember:$K:$m" | wc -l)" 6
+check "  no drift" 0 "" ember-nat check
+check "down whose nat table fails: 111" 111 "" env PATH="$T_TMP/halfipt:$PATH" ember-nat down $m
+is "  its filter rules are gone" "$(with_token "ember:$K:$m" | wc -l)" 1
+check "  down again removes the rest" 0 "$m 10.0.11.6 tapb up0 - down" ember-nat down $m
+is "  none left" "$(with_token "ember:$K:$m")" ""
+for n in $(seq 1 300); do [ "$(bucket "w$n")" != "$bk" ] && [ "$(bucket "w$n")" != "$(bucket n1)" ] && break; done
+w=w$n
+check "up in a new bucket whose nat table fails: 111" 111 "" env PATH="$T_TMP/halfipt:$PATH" ember-nat up $w --guest-ip 10.0.11.14 --tap tapd
+check "  up again repairs it" 0 "$w 10.0.11.14 tapd up0 - up" ember-nat up $w --guest-ip 10.0.11.14 --tap tapd
+check "  no drift" 0 "" ember-nat check
+ember-nat -q flush
 
 done_testing

@@ -14,12 +14,15 @@ PY=/usr/bin/python3
 
 api() { curl -sS -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X "$1" "http://localhost$2" -d "$3"; }
 stop() { kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-# until CMD...: poll (bounded, 10 s) until CMD succeeds.
+# until_ok CMD...: poll (bounded: 10 s in all) until CMD succeeds.
 until_ok() {
-	local i
-	for ((i = 0; i < 500; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.02; done
+	local end=$((SECONDS + 10))
+	while ((SECONDS < end)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.02; done
 	return 1
 }
+# guest_cmd PID: the guest command's pid on the host: the stand-in's child,
+# its init (PID 1 of the guest's PID namespace), then the command.
+guest_cmd() { pgrep -P "$(pgrep -P "$(pgrep -P "$1")")"; }
 
 ember-init init -q
 check "ember-tap makes the host's TAP" 0 "*" ember-tap create vm1 --address 172.16.0.1/30
@@ -31,7 +34,7 @@ head -c 4096 /dev/zero >"$KERNEL"
 head -c 4096 /dev/zero >"$DISK"
 VSOCK=$T_TMP/v.sock
 SOCK=$T_TMP/api.sock
-GUEST="echo \"\$EMBER_STANDIN_VSOCK_DIR\" >$T_TMP/vsockdir; $PY $WIRE tcp-echo 172.16.0.2 7000 >/dev/null & exec $PY $WIRE echo \"\$EMBER_STANDIN_VSOCK_DIR/5\""
+GUEST="echo \"\$EMBER_STANDIN_VSOCK_DIR\" >$T_TMP/vsockdir; cat /proc/1/comm >$T_TMP/guestinit; $PY $WIRE tcp-echo 172.16.0.2 7000 >/dev/null & exec $PY $WIRE echo \"\$EMBER_STANDIN_VSOCK_DIR/5\""
 EMBER_STANDIN_GUEST=$GUEST "$STANDIN" --api-sock "$SOCK" --id g1 >"$T_TMP/g1.log" 2>&1 &
 PID=$!
 at_exit "stop $PID"
@@ -42,8 +45,12 @@ is "the TAP" "$(api PUT /network-interfaces/eth0 "{\"iface_id\":\"eth0\",\"host_
 like "ip -d link show: the TAP has carrier, a process holds it" "$(ip -d link show dev "$TAP")" "*LOWER_UP*"
 is "vsock" "$(api PUT /vsock "{\"guest_cid\":3,\"uds_path\":\"$VSOCK\"}")" 204
 is "InstanceStart" "$(api PUT /actions '{"action_type":"InstanceStart"}')" 204
-GPID=$(pgrep -P "$PID" | head -1)
+until_ok guest_cmd "$PID"
+GPID=$(guest_cmd "$PID")
 ok "the guest command runs" test -n "$GPID"
+ok "in a PID namespace of its own" test "$(readlink /proc/"$GPID"/ns/pid)" != "$(readlink /proc/self/ns/pid)"
+until_ok test -s "$T_TMP/guestinit"
+is "whose /proc it sees: its PID 1 is the stand-in's small init" "$(cat "$T_TMP/guestinit")" firecracker
 gns() { nsenter -t "$GPID" -n "$@"; }
 ok "in a network namespace of its own" test "$(readlink /proc/"$GPID"/ns/net)" != "$(readlink /proc/self/ns/net)"
 like "whose eth0 has the guest MAC" "$(gns ip link show dev eth0)" "*link/ether 06:00:ac:10:00:02 *"
@@ -93,15 +100,22 @@ like "the TAP stays (ember's), without carrier again" "$(ip link show dev "$TAP"
 
 ## a guest dies with its VMM, however the VMM dies
 SOCK=$T_TMP/api2.sock
-EMBER_STANDIN_GUEST="exec sleep 1000" "$STANDIN" --api-sock "$SOCK" --id g2 >"$T_TMP/g2.log" 2>&1 &
+EMBER_STANDIN_GUEST="sleep 1000 & exec sleep 1001" "$STANDIN" --api-sock "$SOCK" --id g2 >"$T_TMP/g2.log" 2>&1 &
 PID=$!
 at_exit "stop $PID"
 until_ok test -S "$SOCK"
 api PUT /boot-source "{\"kernel_image_path\":\"$KERNEL\"}" >/dev/null
 is "a guest without a network starts too" "$(api PUT /actions '{"action_type":"InstanceStart"}')" 204
-GPID=$(pgrep -P "$PID" | head -1)
+until_ok guest_cmd "$PID"
+GPID=$(guest_cmd "$PID")
 ok "its command runs" test -n "$GPID"
+BG=$(pgrep -P "$GPID")
+ok "and what it started in the background" test -n "$BG"
 stop "$PID"
 ok "SIGKILL of the stand-in takes the guest command with it" until_ok bash -c "! kill -0 $GPID"
+ok "and everything else in the guest" until_ok bash -c "! kill -0 $BG"
+
+sanitizer_quiet() { ! grep -l 'Sanitizer\|runtime error' "$T_TMP"/*.log; }
+ok "no sanitizer report in any stand-in's log" sanitizer_quiet
 
 done_testing

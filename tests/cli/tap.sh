@@ -71,7 +71,7 @@ ok "the TAP belongs to that user and group" link_has "$a2" "persist on user nobo
 check "the same user and group by number are the same parameters" 0 "vm2 $a2 10.0.0.5/30 9000 nobody $nobody_group up" \
 	ember-tap create vm2 --address 10.0.0.5/30 --mtu 9000 --user "$(id -u nobody)" --group "$(getent group "$nobody_group" | cut -d: -f3)"
 check "-v prints the one ip batch" 0 "*" ember-tap -v create vm9 --address 10.0.0.37/30
-like "on stderr" "$T_ERR" "+ ip -batch -*tuntap add dev $(tapname $A vm9) mode tap*alias ember:$A:vm9*addrgenmode none*address add 10.0.0.37/30*mtu 1500 up*"
+like "on stderr" "$T_ERR" "*+ ip -batch -*tuntap add dev $(tapname $A vm9) mode tap*alias ember:$A:vm9*addrgenmode none*address add 10.0.0.37/30*mtu 1500 up*"
 check "-q prints nothing" 0 "" ember-tap -q delete vm9
 
 ## show and list
@@ -141,11 +141,15 @@ ok "it is gone" bash -c "! ip link show dev $a4 2>/dev/null"
 a5=$(tapname $A vm5)
 printf '%s\n' "tuntap add dev $a5 mode tap" "link set dev $a5 alias ember:$A:vm5" \
 	"address add 10.0.0.25/30 dev $a5" | ip -batch - # a create that died before its last line
-check "create does not adopt a half-made link (down): 102" 102 "" ember-tap create vm5 --address 10.0.0.25/30
-like "saying so" "$T_ERR" "*TAP '$a5' of 'vm5' exists with other parameters: address 10.0.0.25/30 mtu 1500 user - group - (down)*"
+check "create adopts a half-made link of its owner and finishes it" 0 "vm5 $a5 10.0.0.25/30 1500 - - up" ember-tap create vm5 --address 10.0.0.25/30
+ok "  up, IPv6 off" link_has "$a5" "<.*UP.*> mtu 1500"
+is "  IPv6 off by sysctl too" "$(cat /proc/sys/net/ipv6/conf/"$a5"/disable_ipv6)" 1
+check "and delete removes it" 0 "vm5 $a5 yes" ember-tap delete vm5
+printf '%s\n' "tuntap add dev $a5 mode tap" "link set dev $a5 alias ember:$A:vm5" \
+	"address add 10.0.0.29/30 dev $a5" | ip -batch -
+check "a half-made link of its owner with another address: 102" 102 "" ember-tap create vm5 --address 10.0.0.25/30
+like "saying so" "$T_ERR" "*TAP '$a5' of 'vm5' exists with other parameters: address 10.0.0.29/30 mtu 1500 user - group - (down)*"
 check "delete removes it" 0 "vm5 $a5 yes" ember-tap delete vm5
-check "then create makes it whole" 0 "vm5 $a5 10.0.0.25/30 1500 - - up" ember-tap create vm5 --address 10.0.0.25/30
-check "and delete removes it again" 0 "vm5 $a5 yes" ember-tap delete vm5
 
 ## a record whose link is gone (a reboot)
 ip link del dev "$a3"
@@ -271,5 +275,100 @@ is "nor any record" "$(rows)" ""
 check "deinit again: nothing of ours, so no ip is run" 0 "*" ember-init -v deinit
 printf '%s\n' "$T_ERR" >"$T_TMP/deinit.err"
 ok "  (no '+ ip' on stderr)" bash -c "! grep -q '^+ ip ' '$T_TMP/deinit.err'"
+
+## create converges an existing TAP to its record, and prints what the kernel then has
+new_state
+ember-init init -q --instance-id $A
+cv=$(tapname $A conv)
+ember-tap -q create conv --address 10.7.0.1/30 --mtu 9000
+ip link set dev "$cv" down
+check "create of a TAP set down by hand brings it up" 0 "conv $cv 10.7.0.1/30 9000 - - up" ember-tap create conv --address 10.7.0.1/30 --mtu 9000
+ok "  in the kernel" link_has "$cv" "<.*UP.*> mtu 9000"
+ip link set dev "$cv" mtu 1400
+check "create of a TAP given another MTU by hand sets the recorded one" 0 "conv $cv 10.7.0.1/30 9000 - - up" ember-tap create conv --address 10.7.0.1/30 --mtu 9000
+ok "  in the kernel" link_has "$cv" "mtu 9000"
+ip addr add 10.9.9.9/24 dev "$cv"
+check "create of a TAP with an extra address removes it" 0 "conv $cv 10.7.0.1/30 9000 - - up" ember-tap create conv --address 10.7.0.1/30 --mtu 9000
+is "  exactly the recorded address is left" "$(ip -o -4 addr show dev "$cv" | awk '{print $4}')" "10.7.0.1/30"
+ip link set dev "$cv" down
+ip link set dev "$cv" name "em$A-moved"
+check "create of a TAP renamed within the prefix takes it back" 0 "conv $cv 10.7.0.1/30 9000 - - up" ember-tap create conv --address 10.7.0.1/30 --mtu 9000
+ok "  under its recorded name" link_has "$cv" "alias ember:$A:conv"
+ok "  the other name is gone" bash -c "! ip link show dev em$A-moved 2>/dev/null"
+is "  one link carries its alias" "$(ip -d link show | grep -c "alias ember:$A:conv$")" 1
+is "  and no other link has its address" "$(ip -o -4 addr show | grep -c ' 10.7.0.1/')" 1
+check "create with other parameters is still refused: 102" 102 "" ember-tap create conv --address 10.7.0.1/30
+
+## a veth with the prefix and the alias is not a TAP of the installation
+ip link add "em$A-veth0" type veth peer name vethpeer0
+ip link set dev "em$A-veth0" alias "ember:$A:vv"
+check "list does not show it" 0 "conv $cv 10.7.0.1/30 9000 - - up" ember-tap list
+check "show of its owner: 1" 1 "" ember-tap show vv
+check "delete of its owner leaves it alone" 0 "vv - no" ember-tap delete vv
+ok "  the veth is there" ip link show dev "em$A-veth0"
+ok "  and its peer" ip link show dev vethpeer0
+check "deinit leaves it alone" 0 "*" ember-init deinit
+ok "  the veth is there" ip link show dev "em$A-veth0"
+ip link del dev "em$A-veth0"
+
+## a create killed together with its ip, after each line of its batch
+new_state
+ember-init init -q --instance-id $A
+realip=$(command -v ip)
+mkdir -p "$T_TMP/stepbin"
+# the first $IP_STEPS lines of a batch, then ember and this ip die, as in a kill of them both
+printf '%s\n' '#!/bin/bash' \
+	'if [ "$1" = -batch ]; then' \
+	"	head -n \"\$IP_STEPS\" | $realip -batch -" \
+	'	kill -9 $PPID' \
+	'	kill -9 $$' \
+	'fi' \
+	"exec $realip \"\$@\"" >"$T_TMP/stepbin/ip"
+chmod +x "$T_TMP/stepbin/ip"
+for k in 1 2 3 4 5; do
+	n=$(tapname $A st$k)
+	check "killed after line $k of its batch" 137 "" env PATH="$T_TMP/stepbin:$PATH" IP_STEPS=$k ember-tap create st$k --address 10.5.$k.1/30
+	check "  the next create finishes that link" 0 "st$k $n 10.5.$k.1/30 1500 - - up" ember-tap create st$k --address 10.5.$k.1/30
+	is "  one link, under its first name" "$(ip -o link show | grep -c -e "$n" -e "$(tapname $A st$k 1)")" 1
+	ok "  with its alias, up" link_has "$n" "alias ember:$A:st$k"
+	ok "  up" link_has "$n" "<.*UP.*> mtu 1500"
+	is "  its address" "$(ip -o -4 addr show dev "$n" | awk '{print $4}')" "10.5.$k.1/30"
+	is "  IPv6 off by sysctl" "$(cat /proc/sys/net/ipv6/conf/"$n"/disable_ipv6)" 1
+done
+check "killed after its first line, then show" 137 "" env PATH="$T_TMP/stepbin:$PATH" IP_STEPS=1 ember-tap create sx --address 10.5.9.1/30
+check "  show finds the half-made TAP (down)" 0 "sx $(tapname $A sx) - 1500 - - down" ember-tap show sx
+check "  deinit removes it with the rest" 0 "*" ember-init deinit
+is "  no link of the prefix is left" "$(ip -o link show | grep -c "em$A-")" 0
+
+## a killed create's ip dies with it, whether ember alone or its process group is killed
+new_state
+ember-init init -q --instance-id $A
+stall_wrapper "$T_TMP/slowbin" ip "-batch*"
+sl=$(tapname $A sl)
+PATH="$T_TMP/slowbin:$PATH" ember-tap create sl --address 10.6.0.1/30 >/dev/null 2>&1 &
+first=$!
+ok "a create's ip is running" wait_until "[ -s '$T_TMP/started' ]"
+ipid=$(head -n 1 "$T_TMP/started")
+kill -9 $first
+wait $first 2>/dev/null
+ok "  a kill of ember alone ends its ip" wait_until "! kill -0 $ipid 2>/dev/null"
+touch "$T_TMP/go"
+ok "  which made no link" bash -c "! ip link show dev $sl 2>/dev/null"
+check "  the next create makes it" 0 "sl $sl 10.6.0.1/30 1500 - - up" ember-tap create sl --address 10.6.0.1/30
+is "  one link carries its alias" "$(ip -d link show | grep -c "alias ember:$A:sl$")" 1
+is "  none under its next name" "$(ip -o link show | grep -c "$(tapname $A sl 1)")" 0
+rm -f "$T_TMP/started" "$T_TMP/go"
+pg=$(tapname $A pg)
+PATH="$T_TMP/slowbin:$PATH" setsid ember-tap create pg --address 10.6.0.5/30 >/dev/null 2>&1 &
+leader=$!
+ok "a create's ip is running" wait_until "[ -s '$T_TMP/started' ]"
+ipid=$(head -n 1 "$T_TMP/started")
+kill -9 -- -$leader
+touch "$T_TMP/go"
+ok "  a kill of ember's process group ends its ip" wait_until "! kill -0 $ipid 2>/dev/null"
+wait $leader 2>/dev/null
+ok "  which made no link" bash -c "! ip link show dev $pg 2>/dev/null"
+check "  the next create makes it" 0 "pg $pg 10.6.0.5/30 1500 - - up" ember-tap create pg --address 10.6.0.5/30
+check "deinit" 0 "*" ember-init deinit
 
 done_testing

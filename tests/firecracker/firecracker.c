@@ -460,26 +460,38 @@ static int parse_mac(const char *s, unsigned char mac[6])
 	return 0;
 }
 
-/* Tap::open_named: /dev/net/tun, TUNSETIFF IFF_TAP|IFF_NO_PI|IFF_VNET_HDR,
- * then the 12-byte virtio_net_hdr_v1 Firecracker's device uses. */
-static int tap_open(const char *name, int *err)
+/* Tap::open_named: /dev/net/tun, TUNSETIFF IFF_TAP|IFF_NO_PI|IFF_VNET_HDR
+ * (and the 12-byte virtio_net_hdr_v1 Firecracker's device sets). NULL, or
+ * the error as Firecracker's TapError says it. */
+static const char *tap_open(const char *name, int *fd, char *buf, size_t size)
 {
 	struct ifreq ifr;
-	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), hdr = 12;
+	int hdr = 12, e;
 
-	if (fd < 0) {
-		*err = errno;
-		return -1;
+	*fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (*fd < 0) {
+		e = errno;
+		snprintf(buf, size, "Couldn't open /dev/net/tun: %s (os error %d)", os_error(e), e);
+		return buf;
+	}
+	if (strlen(name) >= IFNAMSIZ) {
+		close(*fd);
+		return "Invalid interface name";
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
-		*err = errno;
-		close(fd);
-		return -1;
+	if (ioctl(*fd, TUNSETIFF, &ifr) < 0 || ioctl(*fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		e = errno;
+		close(*fd);
+		snprintf(buf, size,
+			 "Error while creating ifreq structure: %s (os error %d). Invalid TUN/TAP "
+			 "Backend provided by %s. Check our documentation on setting up the "
+			 "network devices.",
+			 os_error(e), e, name);
+		return buf;
 	}
-	return fd;
+	return NULL;
 }
 
 static struct answer put_net(cJSON *body)
@@ -488,7 +500,9 @@ static struct answer put_net(cJSON *body)
 	const char *mac_text = str(body, "guest_mac");
 	unsigned char mac[6];
 	struct net *n = NULL;
-	int i, fd, e;
+	const char *err;
+	char why[512];
+	int i, fd;
 
 	if (mac_text && parse_mac(mac_text, mac) < 0)
 		return fault("An error occurred when deserializing the json body of a request: "
@@ -509,16 +523,11 @@ static struct answer put_net(cJSON *body)
 		*n = vm.nets[--vm.nnets];
 		n = NULL;
 	}
-	if (strlen(dev) >= IFNAMSIZ || (fd = tap_open(dev, &e)) < 0) {
-		if (strlen(dev) >= IFNAMSIZ)
-			e = EINVAL;
-		return fault(
-		    "Network config error: Could not create the network device: Open tap "
-		    "device failed: Error while creating ifreq structure: %s (os error %d). "
-		    "Invalid TUN/TAP Backend provided by %s. Check our documentation on "
-		    "setting up the network devices.",
-		    os_error(e), e, dev);
-	}
+	err = tap_open(dev, &fd, why, sizeof(why));
+	if (err)
+		return fault("Network config error: Could not create the network device: Open tap "
+			     "device failed: %s",
+			     err);
 	if (vm.nnets == MAX_NETS) {
 		close(fd);
 		return fault("Network config error: the stand-in holds at most %d interfaces",
@@ -552,7 +561,7 @@ static struct answer put_vsock(cJSON *body)
 	return a;
 }
 
-static struct answer put_machine_config(cJSON *body, int patch)
+static struct answer put_machine_config(cJSON *body)
 {
 	cJSON *mc = machine_config(), *f;
 	int vcpus, smt;
@@ -572,7 +581,6 @@ static struct answer put_machine_config(cJSON *body, int patch)
 		return fault("Machine config error: The memory size (MiB) is either 0, or not a "
 			     "multiple of the configured page size.");
 	}
-	(void)patch;
 	replace(&vm.machine_config, mc);
 	return no_content();
 }
@@ -828,7 +836,7 @@ static struct answer route(const char *method, const char *path, const char *bod
 	} else if (put && !strcmp(first, "vsock")) {
 		a = put_vsock(json);
 	} else if (!strcmp(first, "machine-config")) {
-		a = put_machine_config(json, patch);
+		a = put_machine_config(json);
 	} else if (put && !strcmp(first, "logger")) {
 		a = put_logger(json);
 	} else if (patch && !strcmp(first, "vm")) {
@@ -1163,24 +1171,6 @@ static void api_accept(int listener)
 	close(fd);
 }
 
-static int api_bind(const char *path)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (strlen(path) >= sizeof(addr.sun_path) || fd < 0)
-		return -1;
-	strcpy(addr.sun_path, path);
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 128) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
 static void usage_error(const char *fmt, const char *arg)
 {
 	char msg[512];
@@ -1319,7 +1309,7 @@ int main(int argc, char **argv)
 	fc_log("INFO", "Running Firecracker v" FC_VERSION);
 	if (delay)
 		usleep(atol(delay) * 1000);
-	listener = api_bind(api_sock);
+	listener = unix_listen(api_sock);
 	if (listener < 0) {
 		if (errno == EADDRINUSE) {
 			fc_log("ERROR",

@@ -2,7 +2,8 @@
  * eth0 (a TAP without a virtio-net header) carries the guest MAC and the
  * ip= address, joined frame by frame to the host TAP (12-byte
  * virtio_net_hdr_v1 on that side, as Firecracker's device has it); the
- * guest command runs there; hybrid vsock as Firecracker's muxer reads it.
+ * guest command runs there (in a PID namespace of its own, all of it killed
+ * when the guest stops); hybrid vsock as Firecracker's muxer reads it.
  *
  * Vsock: a host client of uds_path writes "CONNECT <port>\n" and is joined
  * to $EMBER_STANDIN_VSOCK_DIR/<port> (or AF_VSOCK CID $EMBER_STANDIN_VSOCK_CID,
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -164,12 +166,17 @@ static int make_namespace(struct guest_net *nets, int n, const char *boot_args)
 	return 0;
 }
 
-static int unix_listen(const char *path)
+int unix_listen(const char *path)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd;
 
-	if (fd < 0 || strlen(path) >= sizeof(addr.sun_path))
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -1;
 	strcpy(addr.sun_path, path);
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 128) < 0) {
@@ -180,6 +187,44 @@ static int unix_listen(const char *path)
 		return -1;
 	}
 	return fd;
+}
+
+/* The guest command in a PID namespace of its own under a small init, so
+ * that it all dies at once, however the stand-in dies (as a guest dies with
+ * its VMM): the stand-in -> C (dies with it) -> init, PID 1 (dies with C,
+ * and the namespace with it) -> /bin/sh -c CMD. A mount namespace gives it
+ * its own /proc. */
+static pid_t spawn_guest(const char *cmd)
+{
+	pid_t c = fork(), init, sh;
+	int status;
+
+	if (c != 0)
+		return c;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0 || (init = fork()) < 0)
+		_exit(127);
+	if (init > 0)
+		_exit(waitpid(init, &status, 0) == init && WIFEXITED(status) ? WEXITSTATUS(status)
+									     : 1);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The guest's /proc shows the guest's processes (the rest of the file
+	 * system is the host's). */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		_exit(127);
+	sh = fork();
+	if (sh == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	/* PID 1 reaps every orphan until the command ends. */
+	for (;;) {
+		pid_t p = wait(&status);
+
+		if (p == sh || (p < 0 && errno == ECHILD))
+			_exit(p == sh && WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	}
 }
 
 int guest_start(struct guest_net *nets, int n, const char *boot_args, char **message)
@@ -200,18 +245,8 @@ int guest_start(struct guest_net *nets, int n, const char *boot_args, char **mes
 	g.host_listener = unix_listen(path);
 	setenv("EMBER_STANDIN_VSOCK_DIR", g.dir, 1);
 	rc = make_namespace(nets, n, boot_args);
-	if (rc == 0 && cmd) {
-		g.command = fork();
-		if (g.command == 0) {
-			/* The guest dies with its VMM, however the VMM dies. */
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			setpgid(0, 0);
-			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-			_exit(127);
-		}
-		if (g.command > 0)
-			setpgid(g.command, g.command);
-	}
+	if (rc == 0 && cmd)
+		g.command = spawn_guest(cmd);
 	if (setns(host_ns, CLONE_NEWNET) < 0 || rc < 0) {
 		if (asprintf(
 			message,
@@ -246,7 +281,6 @@ static void remove_dir(const char *dir)
 void guest_stop(void)
 {
 	if (g.command > 0) {
-		kill(-g.command, SIGKILL);
 		kill(g.command, SIGKILL);
 		waitpid(g.command, NULL, 0);
 		g.command = 0;
@@ -284,13 +318,6 @@ int vsock_bind(const char *uds_path, char **message)
 	g.vsock_listener = fd;
 	snprintf(g.uds_path, sizeof(g.uds_path), "%s", uds_path);
 	return 0;
-}
-
-void vsock_close(void)
-{
-	if (g.vsock_listener >= 0)
-		close(g.vsock_listener);
-	g.vsock_listener = -1;
 }
 
 /* Copy both ways until both sides have ended, then close both. */

@@ -41,7 +41,8 @@ void guest_stop(void);
 /* The poll set's guest and vsock part: add fds, then handle what is ready. */
 int guest_poll_fds(struct pollfd *fds, int max);
 void guest_poll_handle(struct pollfd *fds, int n);
+/* A Unix stream socket bound at PATH and listening; -1 with errno. */
+int unix_listen(const char *path);
 int vsock_bind(const char *uds_path, char **message);
-void vsock_close(void);
 
 #endif

@@ -7,7 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "error.h"
+#include "lock.h"
 #include "spawn.h"
 
 static void captures_stdout_stderr_and_status(void **state)
@@ -122,6 +126,92 @@ static void timeout_kills_what_the_child_started(void **state)
 	assert_true(gone(pid));
 }
 
+static void a_child_killed_by_a_signal_is_named_by_its_stderr_only(void **state)
+{
+	const char *argv[] = {"sh", "-c", "echo partial; echo why >&2; kill -TERM $$", NULL};
+	const char *quiet[] = {"sh", "-c", "echo partial; kill -KILL $$", NULL};
+	struct spawn s;
+
+	(void)state;
+	assert_int_equal(spawn_run(argv, NULL, 0, 5000, &s), 0);
+	assert_int_equal(s.signal, SIGTERM);
+	assert_string_equal(spawn_reason(&s), "killed by SIGTERM: why");
+	spawn_release(&s);
+	assert_int_equal(spawn_run(quiet, NULL, 0, 5000, &s), 0);
+	assert_string_equal(spawn_reason(&s), "killed by SIGKILL");
+	spawn_release(&s);
+}
+
+static void a_long_reason_is_clipped(void **state)
+{
+	const char *argv[] = {"sh", "-c", "printf '%0400d\\n' 0 >&2; exit 1", NULL};
+	struct spawn s;
+
+	(void)state;
+	assert_int_equal(spawn_run(argv, NULL, 0, 5000, &s), 0);
+	assert_true(strlen(spawn_reason(&s)) <= 243);
+	assert_non_null(strstr(spawn_reason(&s), "0..."));
+	spawn_release(&s);
+}
+
+static void the_child_holds_the_locks(void **state)
+{
+	char file[] = "/tmp/ember-test-lock.XXXXXX", script[128], want[128];
+	const char *argv[] = {"sh", "-c", script, NULL};
+	struct spawn s;
+	int fd, lock;
+
+	(void)state;
+	fd = mkstemp(file);
+	assert_true(fd >= 0);
+	close(fd);
+	lock = lock_take(file, LOCK_EXCLUSIVE);
+	assert_true(lock >= 0);
+	snprintf(script, sizeof(script), "readlink /proc/$$/fd/%d", lock);
+	assert_int_equal(spawn_run(argv, NULL, 0, 5000, &s), 0);
+	snprintf(want, sizeof(want), "%s\n", file);
+	assert_string_equal(s.out, want);
+	spawn_release(&s);
+	lock_release(lock);
+	unlink(file);
+}
+
+static void the_child_dies_with_ember(void **state)
+{
+	char file[] = "/tmp/ember-test-spawn.XXXXXX", script[256];
+	const char *argv[] = {"sh", "-c", script, NULL};
+	int fd, pid = 0, i, status;
+	struct spawn s;
+	pid_t helper;
+	FILE *f;
+
+	(void)state;
+	fd = mkstemp(file);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(script, sizeof(script), "echo $$ >%s.new && mv %s.new %s; exec sleep 30", file,
+		 file, file);
+	helper = fork();
+	if (helper == 0)
+		_exit(spawn_run(argv, NULL, 0, 60000, &s) == 0 ? 0 : 1);
+	for (i = 0; i < 500 && pid == 0; i++) {
+		f = fopen(file, "r");
+		if (f && fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		if (f)
+			fclose(f);
+		if (pid == 0)
+			usleep(10000);
+	}
+	assert_true(pid > 0);
+	kill(helper, SIGKILL); /* ember alone, not its child's group */
+	waitpid(helper, &status, 0);
+	for (i = 0; i < 500 && !gone(pid); i++)
+		usleep(10000);
+	assert_true(gone(pid));
+	unlink(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +222,10 @@ int main(void)
 		cmocka_unit_test(timeout_kills),
 		cmocka_unit_test(timeout_holds_after_the_output_is_closed),
 		cmocka_unit_test(timeout_kills_what_the_child_started),
+		cmocka_unit_test(a_child_killed_by_a_signal_is_named_by_its_stderr_only),
+		cmocka_unit_test(a_long_reason_is_clipped),
+		cmocka_unit_test(the_child_holds_the_locks),
+		cmocka_unit_test(the_child_dies_with_ember),
 	};
 
 	return UNIT_RUN(tests);
