@@ -3,7 +3,7 @@
 # namespace as the internet, and real dnsmasq answering names from
 # STATE/hosts. The guest's own view (its eth0, its connections) is taken
 # inside the guest's namespace, which the stand-in made at InstanceStart:
-# the guest command records its pid, and nsenter enters it.
+# nsenter enters it through a process of the guest (guest_pid).
 . "$(dirname "$0")/../lib.sh"
 need_netns "$@"
 . "$(dirname "$0")/up-helpers"
@@ -59,7 +59,8 @@ guest_ip $G
 *"
 is "  exactly what ember-vm show prints" "$up_out" "$(ember-vm show web)"
 ok "the guest runs" guest_up web
-in_web() { nsenter -t "$(cat "$T_TMP/guest.web")" -n "$@"; }
+WEB=$(guest_pid web)
+in_web() { nsenter -t "$WEB" -n "$@"; }
 is "the guest's eth0 has the address ember-ipalloc gave (ip -4 addr show eth0, in the guest)" \
 	"$(in_web ip -4 -o addr show eth0 | awk '{print $4}')" "$G/$P"
 is "and its gateway is the TAP's side" "$(in_web ip route show default | awk '{print $3}')" "$H"
@@ -90,7 +91,7 @@ is "  and nothing changed" "$(world)" "$snap"
 guest_cmd db
 check "ember-up db --allow 198.51.100.0/24" 0 "*" "$UP" db --rootfs "$ROOTFS" --kernel "$KERNEL" --allow 198.51.100.0/24
 ok "  runs" guest_up db
-in_db() { nsenter -t "$(cat "$T_TMP/guest.db")" -n "$@"; }
+in_db() { nsenter -t "$(guest_pid db)" -n "$@"; }
 check "  reaches the allowed network" 0 "198.51.100.1" connect in_db 198.51.100.2 9000
 check "  and nothing else" 124 "" connect in_db 203.0.113.5 9003
 check "  nor the host" 124 "" connect in_db 198.51.100.1 9001
