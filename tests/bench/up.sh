@@ -92,7 +92,7 @@ put network-interfaces/eth0 '{"iface_id":"eth0","guest_mac":"06:00:ac:1f:00:02",
 put vsock '{"guest_cid":3,"uds_path":"'"\$V"'"}'
 put actions '{"action_type":"InstanceStart"}'
 kill -9 \$pid
-wait \$pid || true
+{ wait \$pid; } 2>/dev/null || true
 rm -f "\$S" "\$V"
 rules -D
 ip link del tapg
