@@ -96,7 +96,7 @@ check:
 
 demo:
 	@scripts/install-deps
-	@$(MAKE) --no-print-directory $(BUILD)/ember >/dev/null
+	@$(MAKE) --no-print-directory $(BUILD)/ember $(BUILD)/standin/firecracker >/dev/null
 	@EMBER=$(abspath $(BUILD)/ember) scripts/demo
 
 # The groups make check runs: unit tests, CLI tests, then the kernel tests.
