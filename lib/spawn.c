@@ -273,6 +273,47 @@ out:
 	return rc;
 }
 
+int spawn_detached(const char *const argv[], const char *log, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int n;
+
+	if (spawn_verbose)
+		print_argv(argv);
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return error_errno("unable to run '%s'", argv[0]);
+	if (posix_spawnattr_init(&attr) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return error_errno("unable to run '%s'", argv[0]);
+	}
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	/* nothing else of ours (nor of whoever ran us) for the whole of its life */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	/* a session of its own: no terminal signal of ours reaches it, and
+	 * what it does to its group never reaches us; an ignored SIGPIPE
+	 * (spawn_run's) would be inherited through exec */
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+					    POSIX_SPAWN_SETSIGDEF);
+	n = posix_spawnp(pid, argv[0], &fa, &attr, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (n != 0) {
+		error_errnum(n, "unable to run '%s'", argv[0]);
+		if (n == ENOENT)
+			error_hint("install it, or check PATH");
+		return -1;
+	}
+	return 0;
+}
+
 void spawn_release(struct spawn *s)
 {
 	free(s->out);

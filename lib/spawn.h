@@ -10,6 +10,7 @@
 #define EMBER_SPAWN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct spawn {
 	int status;       /* exit code, or 128 + signal */
@@ -31,6 +32,10 @@ extern int spawn_verbose;
 int spawn_run(const char *const argv[], const char *input, size_t input_len,
 	      int timeout_ms, struct spawn *s);
 void spawn_release(struct spawn *s);
+/* Start ARGV[0] (looked up on PATH) as a long-lived child in a session of
+ * its own, stdin from /dev/null, stdout and stderr appended to LOG (created
+ * 0600), signals at their defaults. *PID gets it; the caller waits for it. */
+int spawn_detached(const char *const argv[], const char *log, pid_t *pid);
 /* Why the command failed, for error messages: the last line of its stderr
  * (of its stdout when it exited with nothing on stderr), clipped; for a
  * command killed by a signal "killed by SIGNAME" and the last line of its
