@@ -66,6 +66,11 @@ $(BUILD)/standin/firecracker: $(STANDIN_SRCS) tests/firecracker/standin.h tests/
 		-DSTANDIN_SCHEMA='"$(abspath tests/firecracker/schema.json)"' $(shell pkg-config --cflags libcjson) \
 		$(LDFLAGS) -o $@ $(STANDIN_SRCS) $(shell pkg-config --libs libcjson) -pthread
 
+# The agent's test client (tests/agent/), on the same lib objects as ember-vm.
+$(BUILD)/tests/agent-client: tests/agent/agent-client.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EMBER_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS)
+
 install: $(BUILD)/ember
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/ember $(DESTDIR)$(PREFIX)/bin/ember
@@ -89,7 +94,7 @@ demo:
 
 # The groups make check runs: unit tests, CLI tests, then the kernel tests.
 KERNEL_GROUP := $(if $(SKIP_KERNEL),'skip:kernel tests: $(SKIP_KERNEL)','scripts/kernel-test $(BUILD)')
-check-all: $(BUILD)/ember $(UNIT_BINS) $(BUILD)/standin/firecracker
+check-all: $(BUILD)/ember $(UNIT_BINS) $(BUILD)/standin/firecracker $(BUILD)/tests/agent-client
 	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/run $(UNIT_BINS) \
 		$(sort $(wildcard tests/cli/*.sh)) $(if $(wildcard scripts/kernel-test),$(KERNEL_GROUP))
 
