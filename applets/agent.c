@@ -1,23 +1,6 @@
 /* ember-agent: the guest side. It runs inside the VM (it needs only libc and
  * libcjson) and answers the host's JSON-line requests on vsock. */
-static const char usage[] =
-	"usage: ember-agent [OPTION...] serve\n"
-	"\n"
-	"  serve               listen on AF_VSOCK (any CID) and answer requests, one\n"
-	"                      process per connection, until SIGTERM or SIGINT; as\n"
-	"                      PID 1: reap every orphan, SIGINT (Ctrl-Alt-Del) reboots\n"
-	"\n"
-	"options:\n"
-	"      --port N            the vsock port (default 1024)\n"
-	"      --uds PATH          listen on a Unix socket instead (tests, the stand-in)\n"
-	"      --max-connections N connections served at once (default 64); past it\n"
-	"                          a connection gets an EBUSY error line and is closed\n"
-	"      --state-dir DIR     (not used: the agent keeps no state)\n"
-	"  -j, --json              (not used: the protocol is JSON lines)\n"
-	"  -q, --quiet             print no warnings\n"
-	"  -v, --verbose           (no external commands are run)\n"
-	"  -h, --help              print this help\n"
-	"      --version           print the version\n"
+static const char usage_tail[] =
 	"\n"
 	"protocol (one JSON object per line, at most 1 MiB; base64 frames at most\n"
 	"512 KiB; \"id\" echoed in every reply line):\n"
@@ -43,13 +26,17 @@ static const char usage[] =
 #include "agent_proto.h"
 #include "common.h"
 
-enum { OPT_PORT = OPT_APPLET, OPT_UDS, OPT_MAX_CONNECTIONS };
+enum { O_PORT, O_UDS, O_MAX_CONNECTIONS };
 
-static const struct option options[] = {
-	{"port", required_argument, NULL, OPT_PORT},
-	{"uds", required_argument, NULL, OPT_UDS},
-	{"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
-	{0},
+static const char *port_arg, *uds_arg, *max_arg;
+
+static const struct opt options[] = {
+    [O_PORT] = {"port", "N", "the vsock port (default 1024)", &port_arg, 0, NULL},
+    [O_UDS] = {"uds", "PATH", "listen on a Unix socket instead (tests, the stand-in)", &uds_arg, 0, NULL},
+    [O_MAX_CONNECTIONS] = {"max-connections", "N",
+			   "connections served at once (default 64); past it\n"
+			   "a connection gets an EBUSY error line and is closed",
+			   &max_arg, 0, NULL},
 };
 
 static struct agent_options opts = {.port = AGENT_PORT, .max_connections = AGENT_MAX_CONNECTIONS};
@@ -64,40 +51,38 @@ static long number(const char *what, const char *arg, long min, long max)
 	return v;
 }
 
-static void option(int key, const char *arg)
+static int do_serve(struct install *in, int argc, char **argv)
 {
-	switch (key) {
-	case OPT_PORT:
-		opts.port = (unsigned)number("--port", arg, 1, 4294967294L);
-		break;
-	case OPT_UDS:
-		if (!*arg)
-			xusage("--uds needs a path");
-		opts.uds = arg;
-		break;
-	case OPT_MAX_CONNECTIONS:
-		opts.max_connections = (int)number("--max-connections", arg, 1, 65536);
-		break;
-	}
-}
-
-static int do_serve(int argc, char **argv)
-{
+	(void)in;
 	(void)argc;
 	(void)argv;
+	if (port_arg)
+		opts.port = (unsigned)number("--port", port_arg, 1, 4294967294L);
+	if (uds_arg) {
+		if (!*uds_arg)
+			xusage("--uds needs a path");
+		opts.uds = uds_arg;
+	}
+	if (max_arg)
+		opts.max_connections = (int)number("--max-connections", max_arg, 1, 65536);
 	if (agent_serve(&opts) < 0)
 		xdie(0);
-	return finish(0);
+	return 0;
 }
 
 static const struct verb verbs[] = {
-	{"serve", do_serve, 0, 0},
-	{0},
+    {.name = "serve", .operands = "", .opts = OPT(O_PORT) | OPT(O_UDS) | OPT(O_MAX_CONNECTIONS), .run = do_serve,
+     .help = "listen on AF_VSOCK (any CID) and answer requests, one\n"
+	     "process per connection, until SIGTERM or SIGINT; as\n"
+	     "PID 1: reap every orphan, SIGINT (Ctrl-Alt-Del) reboots"},
+    {0},
+};
+
+static const struct applet applet = {
+    verbs, options, ARRAY_SIZE(options), "(no external commands are run)", NULL, usage_tail,
 };
 
 int agent_main(int argc, char **argv)
 {
-	int first = xparse_options(argc, argv, usage, options, option);
-
-	return xrun_verb(verbs, argc - first, argv + first);
+	return xrun(&applet, argc, argv);
 }

@@ -1,75 +1,5 @@
-/* ember-vm: VM records and the Firecracker process. */
-static const char usage[] =
-	"usage: ember-vm [OPTION...] VERB [NAME]\n"
-	"\n"
-	"  create NAME --kernel PATH (--rootfs PATH | --no-rootfs) [--initrd PATH]\n"
-	"         [--boot-args ARGS] [--vcpus N] [--memory MIB] [--read-only]\n"
-	"         [--drive ID=PATH[:ro]]... [--tap TAP --guest-ip IP --host-ip IP/PREFIX |\n"
-	"         --no-net] [--mac MAC] [--mtu N] [--cid CID | --no-vsock]\n"
-	"                      record a VM after checking everything; network and vsock\n"
-	"                      not given come from what NAME holds (ember-tap,\n"
-	"                      ember-ipalloc, ember-cidalloc); again with the same\n"
-	"                      parameters: succeed and print it\n"
-	"  start NAME [--timeout S]\n"
-	"                      spawn Firecracker and configure it; running already: succeed\n"
-	"  stop NAME [--force] [--timeout S]   stop --all [--force] [--timeout S]\n"
-	"                      Ctrl-Alt-Del, then SIGKILL after the timeout; --all: every\n"
-	"                      running VM at once\n"
-	"  delete NAME [--force]   delete --all --force\n"
-	"                      remove the record and vms/NAME/ (a running VM: --force)\n"
-	"  list [--state STATE]    every VM (of one state)\n"
-	"  show NAME           one VM, with its sockets, boot args, drives and what\n"
-	"                      Firecracker says\n"
-	"  hosts               'IP NAME' per running VM with an address (dnsmasq --addn-hosts)\n"
-	"\n"
-	"options:\n"
-	"      --kernel PATH       create: the kernel (a readable regular file)\n"
-	"      --rootfs PATH       create: the root drive (a readable file or block device)\n"
-	"      --no-rootfs         create: no root drive\n"
-	"      --read-only         create: the root drive is read-only\n"
-	"      --initrd PATH       create: an initrd\n"
-	"      --boot-args ARGS    create: instead of 'console=ttyS0 reboot=k panic=1\n"
-	"                          pci=off'; ip=... is appended with a network unless\n"
-	"                          ARGS hold ip=\n"
-	"      --vcpus N           create: 1-32 (default 1)\n"
-	"      --memory MIB        create: at least 128 (default 128)\n"
-	"      --drive ID=PATH[:ro]  create: an extra drive (ID: letters, digits, '_'; up to 16)\n"
-	"      --tap TAP           create: the host's TAP (with --guest-ip and --host-ip)\n"
-	"      --guest-ip IP       create: the guest's address\n"
-	"      --host-ip IP/PREFIX create: the host's address on the TAP, and the prefix\n"
-	"      --no-net            create: no network, even if NAME holds a TAP\n"
-	"      --mac MAC           create: the guest's MAC (default 06:00 + the guest address)\n"
-	"      --mtu N             create: the MTU advertised to the guest, 68-65535\n"
-	"      --cid CID           create: the guest's vsock CID, 3-4294967294\n"
-	"      --no-vsock          create: no vsock, even if NAME holds a CID\n"
-	"      --timeout S         start: for the socket and each request (default 5);\n"
-	"                          stop: for the exit after Ctrl-Alt-Del (default 10)\n"
-	"      --wait S            start: not yet (needs the guest agent)\n"
-	"      --force             stop: SIGKILL at once; delete: stop a running VM first\n"
-	"      --all               stop, delete: every VM of this installation\n"
-	"      --state STATE       list: created, starting, running, stopped or failed\n"
-	"      --state-dir DIR     state directory (default $EMBER_STATE_DIR, else /var/lib/ember)\n"
-	"  -j, --json              print JSON\n"
-	"  -q, --quiet             print no result and no warnings\n"
-	"  -v, --verbose           print each command run, and each API request and answer\n"
-	"  -h, --help              print this help\n"
-	"      --version           print the version\n"
-	"\n"
-	"output:\n"
-	"  create, start, stop, list: one line per VM (JSON: an object; list, stop --all:\n"
-	"    an array): name state alive pid vcpus memory tap guest_ip cid rootfs reason\n"
-	"    (reason, last, may hold blanks)\n"
-	"  show: one 'key value' line per field (JSON: an object): the same, then kernel\n"
-	"    initrd boot_args read_only drives mac host_ip mtu api_sock vsock_uds\n"
-	"    started fc_state fc_id\n"
-	"  delete: name deleted   hosts: ip name\n"
-	"\n"
-	"exit codes:\n"
-	"  0 ok   1 no such VM   100 usage or bad input (also what Firecracker refuses)\n"
-	"  101 corrupt state   102 refused (exists with other parameters; running; a\n"
-	"  process answers on its socket)   111 system failure, Firecracker failing or\n"
-	"  not answering (retry may work)\n";
-
+/* ember-vm: VM records and the Firecracker process; exec, cp, ping and wait
+ * through the guest agent (applets/vm_agent.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,149 +7,104 @@ static const char usage[] =
 
 #include "common.h"
 #include "vm.h"
-
-/* Which verbs take an option: one table, so each option's verbs are said once. */
-enum verb_bit {
-	V_CREATE = 1 << 0,
-	V_START = 1 << 1,
-	V_STOP = 1 << 2,
-	V_DELETE = 1 << 3,
-	V_LIST = 1 << 4,
-};
+#include "vm_agent_verbs.h"
 
 enum {
-	OPT_KERNEL = OPT_APPLET,
-	OPT_ROOTFS,
-	OPT_NO_ROOTFS,
-	OPT_READ_ONLY,
-	OPT_INITRD,
-	OPT_BOOT_ARGS,
-	OPT_VCPUS,
-	OPT_MEMORY,
-	OPT_DRIVE,
-	OPT_TAP,
-	OPT_GUEST_IP,
-	OPT_HOST_IP,
-	OPT_NO_NET,
-	OPT_MAC,
-	OPT_MTU,
-	OPT_CID,
-	OPT_NO_VSOCK,
-	OPT_TIMEOUT,
-	OPT_WAIT,
-	OPT_FORCE,
-	OPT_ALL,
-	OPT_STATE,
-	OPT_END,
+	O_KERNEL,
+	O_ROOTFS,
+	O_NO_ROOTFS,
+	O_READ_ONLY,
+	O_INITRD,
+	O_BOOT_ARGS,
+	O_VCPUS,
+	O_MEMORY,
+	O_DRIVE,
+	O_TAP,
+	O_GUEST_IP,
+	O_HOST_IP,
+	O_NO_NET,
+	O_MAC,
+	O_MTU,
+	O_CID,
+	O_NO_VSOCK,
+	O_TIMEOUT,
+	O_WAIT,
+	O_FORCE,
+	O_ALL,
+	O_STATE,
+	O_ENV,
+	O_CWD,
+	O_STDIN,
 };
-
-static const struct {
-	struct option opt;
-	unsigned verbs;
-} vm_options[] = {
-	{{"kernel", required_argument, NULL, OPT_KERNEL}, V_CREATE},
-	{{"rootfs", required_argument, NULL, OPT_ROOTFS}, V_CREATE},
-	{{"no-rootfs", no_argument, NULL, OPT_NO_ROOTFS}, V_CREATE},
-	{{"read-only", no_argument, NULL, OPT_READ_ONLY}, V_CREATE},
-	{{"initrd", required_argument, NULL, OPT_INITRD}, V_CREATE},
-	{{"boot-args", required_argument, NULL, OPT_BOOT_ARGS}, V_CREATE},
-	{{"vcpus", required_argument, NULL, OPT_VCPUS}, V_CREATE},
-	{{"memory", required_argument, NULL, OPT_MEMORY}, V_CREATE},
-	{{"drive", required_argument, NULL, OPT_DRIVE}, V_CREATE},
-	{{"tap", required_argument, NULL, OPT_TAP}, V_CREATE},
-	{{"guest-ip", required_argument, NULL, OPT_GUEST_IP}, V_CREATE},
-	{{"host-ip", required_argument, NULL, OPT_HOST_IP}, V_CREATE},
-	{{"no-net", no_argument, NULL, OPT_NO_NET}, V_CREATE},
-	{{"mac", required_argument, NULL, OPT_MAC}, V_CREATE},
-	{{"mtu", required_argument, NULL, OPT_MTU}, V_CREATE},
-	{{"cid", required_argument, NULL, OPT_CID}, V_CREATE},
-	{{"no-vsock", no_argument, NULL, OPT_NO_VSOCK}, V_CREATE},
-	{{"timeout", required_argument, NULL, OPT_TIMEOUT}, V_START | V_STOP},
-	{{"wait", required_argument, NULL, OPT_WAIT}, V_START},
-	{{"force", no_argument, NULL, OPT_FORCE}, V_STOP | V_DELETE},
-	{{"all", no_argument, NULL, OPT_ALL}, V_STOP | V_DELETE},
-	{{"state", required_argument, NULL, OPT_STATE}, V_LIST},
-};
-
-#define N_OPTIONS (sizeof(vm_options) / sizeof(vm_options[0]))
 
 static struct vm_request req;
 static const char *timeout_arg, *wait_arg, *state_arg;
-static int force, all;
-static const char *given[OPT_END - OPT_APPLET]; /* the option's name, once given */
+static const char *force, *all, *no_rootfs, *read_only, *no_net, *no_vsock;
 
-static void option(int key, const char *arg)
-{
-	size_t i;
-
-	for (i = 0; i < N_OPTIONS; i++)
-		if (vm_options[i].opt.val == key)
-			given[key - OPT_APPLET] = vm_options[i].opt.name;
-	switch (key) {
-	case OPT_KERNEL: req.kernel = arg; break;
-	case OPT_ROOTFS: req.rootfs = arg; break;
-	case OPT_NO_ROOTFS: req.no_rootfs = 1; break;
-	case OPT_READ_ONLY: req.read_only = 1; break;
-	case OPT_INITRD: req.initrd = arg; break;
-	case OPT_BOOT_ARGS: req.boot_args = arg; break;
-	case OPT_VCPUS: req.vcpus = arg; break;
-	case OPT_MEMORY: req.memory = arg; break;
-	case OPT_DRIVE:
-		if (req.n_drives <= VM_DRIVES_MAX)
-			req.drives[req.n_drives++] = arg;
-		break;
-	case OPT_TAP: req.tap = arg; break;
-	case OPT_GUEST_IP: req.guest_ip = arg; break;
-	case OPT_HOST_IP: req.host_ip = arg; break;
-	case OPT_NO_NET: req.no_net = 1; break;
-	case OPT_MAC: req.mac = arg; break;
-	case OPT_MTU: req.mtu = arg; break;
-	case OPT_CID: req.cid = arg; break;
-	case OPT_NO_VSOCK: req.no_vsock = 1; break;
-	case OPT_TIMEOUT: timeout_arg = arg; break;
-	case OPT_WAIT: wait_arg = arg; break;
-	case OPT_FORCE: force = 1; break;
-	case OPT_ALL: all = 1; break;
-	case OPT_STATE: state_arg = arg; break;
-	}
-}
-
-/* An option given to a verb that does not take it: 100, naming its verbs. */
-static void check_options(const char *verb)
-{
-	static const char *const names[] = {"create", "start", "stop", "delete", "list"};
-	unsigned bit = 0;
-	size_t i, k;
-	char verbs[64];
-
-	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-		if (strcmp(verb, names[k]) == 0)
-			bit = 1u << k;
-	for (i = 0; i < N_OPTIONS; i++) {
-		if (!given[vm_options[i].opt.val - OPT_APPLET] || (vm_options[i].verbs & bit))
-			continue;
-		verbs[0] = '\0';
-		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-			if (vm_options[i].verbs & (1u << k))
-				snprintf(verbs + strlen(verbs), sizeof(verbs) - strlen(verbs), "%s'%s'",
-					 verbs[0] ? " and " : "", names[k]);
-		xusage("--%s goes with %s", vm_options[i].opt.name, verbs);
-	}
-}
+static const struct opt options[] = {
+    [O_KERNEL] = {"kernel", "PATH", "create: the kernel (a readable regular file)", &req.kernel, 0, NULL},
+    [O_ROOTFS] = {"rootfs", "PATH", "create: the root drive (a readable file or block device)", &req.rootfs, 0,
+		  NULL},
+    [O_NO_ROOTFS] = {"no-rootfs", NULL, "create: no root drive", &no_rootfs, 0, NULL},
+    [O_READ_ONLY] = {"read-only", NULL, "create: the root drive is read-only", &read_only, 0, NULL},
+    [O_INITRD] = {"initrd", "PATH", "create: an initrd", &req.initrd, 0, NULL},
+    [O_BOOT_ARGS] = {"boot-args", "ARGS",
+		     "create: instead of 'console=ttyS0 reboot=k panic=1\n"
+		     "pci=off'; ip=... is appended with a network unless\n"
+		     "ARGS hold ip=",
+		     &req.boot_args, 0, NULL},
+    [O_VCPUS] = {"vcpus", "N", "create: 1-32 (default 1)", &req.vcpus, 0, NULL},
+    [O_MEMORY] = {"memory", "MIB", "create: at least 128 (default 128)", &req.memory, 0, NULL},
+    [O_DRIVE] = {"drive", "ID=PATH[:ro]", "create: an extra drive (ID: letters, digits, '_'; up to 16)",
+		 req.drives, VM_DRIVES_MAX + 1, &req.n_drives},
+    [O_TAP] = {"tap", "TAP", "create: the host's TAP (with --guest-ip and --host-ip)", &req.tap, 0, NULL},
+    [O_GUEST_IP] = {"guest-ip", "IP", "create: the guest's address", &req.guest_ip, 0, NULL},
+    [O_HOST_IP] = {"host-ip", "IP/PREFIX", "create: the host's address on the TAP, and the prefix",
+		   &req.host_ip, 0, NULL},
+    [O_NO_NET] = {"no-net", NULL, "create: no network, even if NAME holds a TAP", &no_net, 0, NULL},
+    [O_MAC] = {"mac", "MAC", "create: the guest's MAC (default 06:00 + the guest address)", &req.mac, 0, NULL},
+    [O_MTU] = {"mtu", "N", "create: the MTU advertised to the guest, 68-65535", &req.mtu, 0, NULL},
+    [O_CID] = {"cid", "CID", "create: the guest's vsock CID, 3-4294967294", &req.cid, 0, NULL},
+    [O_NO_VSOCK] = {"no-vsock", NULL, "create: no vsock, even if NAME holds a CID", &no_vsock, 0, NULL},
+    [O_TIMEOUT] = {"timeout", "S",
+		   "start: for the socket and each request (default 5);\n"
+		   "stop: for the exit after Ctrl-Alt-Del (default 10);\n"
+		   "exec: the command's (then SIGTERM to its group, 2 s,\n"
+		   "SIGKILL; exit 124); wait: for the agent (default 30)",
+		   &timeout_arg, 0, NULL},
+    [O_WAIT] = {"wait", "S", "start: then wait up to S seconds for the agent's ping", &wait_arg, 0, NULL},
+    [O_FORCE] = {"force", NULL, "stop: SIGKILL at once; delete: stop a running VM first", &force, 0, NULL},
+    [O_ALL] = {"all", NULL, "stop, delete: every VM of this installation", &all, 0, NULL},
+    [O_STATE] = {"state", "STATE", "list: created, starting, running, stopped or failed", &state_arg, 0, NULL},
+    [O_ENV] = {"env", "K=V", "exec: set K in the command's environment (repeatable)", vm_exec_env,
+	       VM_EXEC_ENV_MAX, &vm_exec_n_env},
+    [O_CWD] = {"cwd", "DIR", "exec: the command's working directory in the guest", &vm_exec_cwd, 0, NULL},
+    [O_STDIN] = {"stdin", NULL, "exec (also -i): forward stdin to the command, binary-safe", &vm_exec_stdin, 0,
+		 NULL},
+};
 
 /* --timeout S: seconds (a fraction allowed), more than 0, at most a day. */
-static int timeout_ms(void)
+int vm_timeout_ms(const char *what, const char *arg)
 {
 	char *end;
 	double s;
 
-	if (!timeout_arg)
+	if (!arg)
 		return 0;
-	s = strtod(timeout_arg, &end);
-	if (end == timeout_arg || *end || !(s > 0) || s > 86400)
-		xusage("--timeout '%s' is not a number of seconds (more than 0, at most 86400)",
-		       timeout_arg);
+	s = strtod(arg, &end);
+	if (end == arg || *end || !(s > 0) || s > 86400)
+		xusage("%s '%s' is not a number of seconds (more than 0, at most 86400)", what, arg);
 	return s * 1000 < 1 ? 1 : (int)(s * 1000);
+}
+
+static int timeout_ms(void)
+{
+	return vm_timeout_ms("--timeout", timeout_arg);
+}
+
+const char *vm_timeout_arg(void)
+{
+	return timeout_arg;
 }
 
 /* The reason as a line can carry it: control characters become blanks. */
@@ -304,49 +189,43 @@ static void print_show(const struct vm *v)
 	out_record_end(&out);
 }
 
-static int do_create(int argc, char **argv)
+static int do_create(struct install *in, int argc, char **argv)
 {
-	struct install in;
 	struct vm v;
 	int created;
 
 	(void)argc;
-	xname("VM name", argv[1]);
-	xinstall_load(&in);
-	if (vm_create(&in, argv[1], &req, &v, &created) < 0) {
-		install_release(&in);
+	req.no_rootfs = !!no_rootfs;
+	req.read_only = !!read_only;
+	req.no_net = !!no_net;
+	req.no_vsock = !!no_vsock;
+	if (vm_create(in, argv[0], &req, &v, &created) < 0) {
 		xdie(0);
 	}
-	install_release(&in);
 	print_vm(&v);
 	vm_release(&v);
-	return finish(0);
+	return 0;
 }
 
-static int do_start(int argc, char **argv)
+static int do_start(struct install *in, int argc, char **argv)
 {
 	struct vm_start_opts o = {.timeout_ms = timeout_ms(), .verbose = common.verbose};
-	struct install in;
 	struct vm v;
 	int rc;
 
 	(void)argc;
-	xname("VM name", argv[1]);
-	if (wait_arg)
-		xusage("--wait needs the guest agent, which this ember-vm cannot reach yet");
-	xinstall_load(&in);
-	rc = vm_start(&in, argv[1], &o, &v);
-	install_release(&in);
+	rc = vm_start(in, argv[0], &o, &v);
 	if (common.verbose && o.own_ms > 0)
 		fprintf(stderr, "%s: start of '%s': %.2f ms waiting for Firecracker, %.2f ms of its own\n",
-			progname, argv[1], o.waited_ms, o.own_ms);
+			progname, argv[0], o.waited_ms, o.own_ms);
 	if (rc < 0) {
 		vm_release(&v);
 		xdie(0);
 	}
+	vm_start_wait(in, argv[0], wait_arg);
 	print_vm(&v);
 	vm_release(&v);
-	return finish(0);
+	return 0;
 }
 
 struct stopped {
@@ -365,38 +244,33 @@ static void stopped_one(const struct vm *v, int err, void *ctx)
 	print_vm(v);
 }
 
-static int do_stop(int argc, char **argv)
+static int do_stop(struct install *in, int argc, char **argv)
 {
-	struct vm_stop_opts o = {.force = force, .timeout_ms = timeout_ms(),
+	struct vm_stop_opts o = {.force = !!force, .timeout_ms = timeout_ms(),
 				 .verbose = common.verbose};
 	struct stopped s = {0};
-	struct install in;
 	struct vm v;
 	int rc;
 
-	if ((argc > 1) == all)
+	if ((argc > 0) == !!all)
 		xusage("stop needs a NAME or --all");
 	if (!all)
-		xname("VM name", argv[1]);
-	xinstall_load(&in);
-	if (all) {
+		if (all) {
 		out_list_begin(&out);
-		rc = vm_stop_all(&in, &o, stopped_one, &s);
-		install_release(&in);
+		rc = vm_stop_all(in, &o, stopped_one, &s);
 		if (rc < 0)
 			xdie(0);
 		out_list_end(&out);
-		return finish(rc > 0 ? EXIT_TEMP : 0);
+		return rc > 0 ? EXIT_TEMP : 0;
 	}
-	rc = vm_stop(&in, argv[1], &o, &v);
-	install_release(&in);
+	rc = vm_stop(in, argv[0], &o, &v);
 	if (rc < 0) {
 		vm_release(&v);
 		xdie(0);
 	}
 	print_vm(&v);
 	vm_release(&v);
-	return finish(0);
+	return 0;
 }
 
 static void print_deleted(const char *name, int deleted)
@@ -407,37 +281,31 @@ static void print_deleted(const char *name, int deleted)
 	out_record_end(&out);
 }
 
-static int do_delete(int argc, char **argv)
+static int do_delete(struct install *in, int argc, char **argv)
 {
 	struct vm_records l;
-	struct install in;
 	struct vm v;
 	int i, deleted, failed = 0;
 
-	if ((argc > 1) == all)
+	if ((argc > 0) == !!all)
 		xusage("delete needs a NAME or --all");
 	if (all && !force)
 		xusage("delete --all needs --force");
 	if (!all)
-		xname("VM name", argv[1]);
-	xinstall_load(&in);
-	if (!all) {
-		if (vm_delete(&in, argv[1], force, &v, &deleted) < 0) {
-			install_release(&in);
+		if (!all) {
+		if (vm_delete(in, argv[0], !!force, &v, &deleted) < 0) {
 			xdie(0);
 		}
-		print_deleted(argv[1], deleted);
+		print_deleted(argv[0], deleted);
 		vm_release(&v);
-		install_release(&in);
-		return finish(0);
+		return 0;
 	}
-	if (vm_list(&in, -1, &l) < 0) {
-		install_release(&in);
+	if (vm_list(in, -1, &l) < 0) {
 		xdie(0);
 	}
 	out_list_begin(&out);
 	for (i = 0; i < l.n; i++) {
-		if (vm_delete(&in, l.v[i].name, 1, &v, &deleted) < 0) {
+		if (vm_delete(in, l.v[i].name, 1, &v, &deleted) < 0) {
 			fprintf(stderr, "%s: %s\n", progname, error_message());
 			failed = 1;
 		} else {
@@ -447,71 +315,58 @@ static int do_delete(int argc, char **argv)
 	}
 	out_list_end(&out);
 	vm_records_release(&l);
-	install_release(&in);
-	return finish(failed ? EXIT_TEMP : 0);
+	return failed ? EXIT_TEMP : 0;
 }
 
-static int do_list(int argc, char **argv)
+static int do_list(struct install *in, int argc, char **argv)
 {
 	enum vm_state st = VM_STATES;
 	struct vm_records l;
-	struct install in;
 	int i;
 
 	(void)argc;
 	(void)argv;
 	if (state_arg && vm_parse_state(state_arg, &st) < 0)
 		xdie(0);
-	xinstall_load(&in);
-	if (vm_list(&in, state_arg ? (int)st : -1, &l) < 0) {
-		install_release(&in);
+	if (vm_list(in, state_arg ? (int)st : -1, &l) < 0) {
 		xdie(0);
 	}
-	install_release(&in);
 	out_list_begin(&out);
 	for (i = 0; i < l.n; i++)
 		print_vm(&l.v[i]);
 	out_list_end(&out);
 	vm_records_release(&l);
-	return finish(0);
+	return 0;
 }
 
-static int do_show(int argc, char **argv)
+static int do_show(struct install *in, int argc, char **argv)
 {
-	struct install in;
 	struct vm v;
 	int r;
 
 	(void)argc;
-	xname("VM name", argv[1]);
-	xinstall_load(&in);
-	r = vm_show(&in, argv[1], 1, &v);
-	install_release(&in);
+	r = vm_show(in, argv[0], 1, &v);
 	if (r < 0)
 		xdie(0);
 	if (r == 0) {
-		error_code(EXIT_NO, "no VM '%s'", argv[1]);
+		error_code(EXIT_NO, "no VM '%s'", argv[0]);
 		xdie(0);
 	}
 	print_show(&v);
 	vm_release(&v);
-	return finish(0);
+	return 0;
 }
 
-static int do_hosts(int argc, char **argv)
+static int do_hosts(struct install *in, int argc, char **argv)
 {
 	struct vm_records l;
-	struct install in;
 	int i;
 
 	(void)argc;
 	(void)argv;
-	xinstall_load(&in);
-	if (vm_list(&in, VM_RUNNING, &l) < 0) {
-		install_release(&in);
+	if (vm_list(in, VM_RUNNING, &l) < 0) {
 		xdie(0);
 	}
-	install_release(&in);
 	out_list_begin(&out);
 	for (i = 0; i < l.n; i++) {
 		if (!l.v[i].alive || !l.v[i].guest_ip[0])
@@ -523,30 +378,76 @@ static int do_hosts(int argc, char **argv)
 	}
 	out_list_end(&out);
 	vm_records_release(&l);
-	return finish(0);
+	return 0;
 }
 
 static const struct verb verbs[] = {
-	{"create", do_create, 1, 1},
-	{"start", do_start, 1, 1},
-	{"stop", do_stop, 0, 1},
-	{"delete", do_delete, 0, 1},
-	{"list", do_list, 0, 0},
-	{"show", do_show, 1, 1},
-	{"hosts", do_hosts, 0, 0},
-	{0},
+    {.name = "create", .operands = "NAME",
+     .opts = OPT(O_KERNEL) | OPT(O_ROOTFS) | OPT(O_NO_ROOTFS) | OPT(O_READ_ONLY) | OPT(O_INITRD) |
+	     OPT(O_BOOT_ARGS) | OPT(O_VCPUS) | OPT(O_MEMORY) | OPT(O_DRIVE) | OPT(O_TAP) | OPT(O_GUEST_IP) |
+	     OPT(O_HOST_IP) | OPT(O_NO_NET) | OPT(O_MAC) | OPT(O_MTU) | OPT(O_CID) | OPT(O_NO_VSOCK),
+     .flags = V_INSTALL | V_TABLES | V_CHANGE, .run = do_create,
+     .help = "record a VM after checking everything; network and vsock\n"
+	     "not given come from what NAME holds (ember-tap,\n"
+	     "ember-ipalloc, ember-cidalloc); again with the same\n"
+	     "parameters: succeed and print it"},
+    {.name = "start", .operands = "NAME", .opts = OPT(O_TIMEOUT) | OPT(O_WAIT),
+     .flags = V_INSTALL | V_TABLES | V_CHANGE, .run = do_start,
+     .help = "spawn Firecracker and configure it; running already: succeed;\n"
+	     "--wait S: then wait for the guest agent's ping"},
+    {.name = "stop", .operands = "[NAME]", .opts = OPT(O_FORCE) | OPT(O_TIMEOUT) | OPT(O_ALL),
+     .flags = V_INSTALL | V_TABLES | V_CHANGE, .run = do_stop,
+     .help = "Ctrl-Alt-Del, then SIGKILL after the timeout; --all: every\n"
+	     "running VM at once"},
+    {.name = "delete", .operands = "[NAME]", .opts = OPT(O_FORCE) | OPT(O_ALL),
+     .flags = V_INSTALL | V_TABLES | V_CHANGE, .run = do_delete,
+     .help = "remove the record and vms/NAME/ (a running VM: --force)"},
+    {.name = "list", .operands = "", .opts = OPT(O_STATE), .flags = V_INSTALL, .run = do_list,
+     .help = "every VM (of one state)"},
+    {.name = "show", .operands = "NAME", .flags = V_INSTALL, .run = do_show,
+     .help = "one VM, with its sockets, boot args, drives and what\n"
+	     "Firecracker says"},
+    {.name = "hosts", .operands = "", .flags = V_INSTALL, .run = do_hosts,
+     .help = "'IP NAME' per running VM with an address (dnsmasq --addn-hosts)"},
+    {.name = "exec", .operands = "NAME", .opts = OPT(O_TIMEOUT) | OPT(O_ENV) | OPT(O_CWD) | OPT(O_STDIN),
+     .flags = V_INSTALL | V_REST, .run = vm_do_exec, .rest = "CMD [ARG...]",
+     .heading = "the guest agent (vsock port 1024):",
+     .help = "run CMD in the guest, its output streamed; exit status the\n"
+	     "guest's (128+N for signal N, 124 for --timeout); -j: one\n"
+	     "JSON document instead"},
+    {.name = "cp", .operands = "SRC DST", .flags = V_INSTALL, .run = vm_do_cp,
+     .help = "NAME:PATH LOCAL or LOCAL NAME:PATH: copy a file, atomically\n"
+	     "at both ends, its mode kept"},
+    {.name = "ping", .operands = "NAME", .flags = V_INSTALL, .run = vm_do_ping,
+     .help = "ask the agent for its version and uptime"},
+    {.name = "wait", .operands = "NAME", .opts = OPT(O_TIMEOUT), .flags = V_INSTALL, .run = vm_do_wait,
+     .help = "wait for the agent to answer a ping (default 30 s)"},
+    {0},
+};
+
+static const struct applet applet = {
+    verbs, options, ARRAY_SIZE(options), "print each API request (method, path, body) and its answer", NULL,
+    "\n"
+    "output:\n"
+    "  create, start, stop, list: one line per VM (JSON: an object; list, stop --all:\n"
+    "    an array): name state alive pid vcpus memory tap guest_ip cid rootfs reason\n"
+    "    (reason, last, may hold blanks)\n"
+    "  show: one 'key value' line per field (JSON: an object): the same, then kernel\n"
+    "    initrd boot_args read_only drives mac host_ip mtu api_sock vsock_uds\n"
+    "    started fc_state fc_id\n"
+    "  delete: name deleted   hosts: ip name\n"
+    VM_AGENT_USAGE_OUTPUT
+    "\n"
+    "exit codes:\n"
+    "  0 ok   1 no such VM   100 usage or bad input (also what Firecracker refuses;\n"
+    "  a VM without vsock)   101 corrupt state   102 refused (exists with other\n"
+    "  parameters; running; not running; a process answers on its socket)\n"
+    "  111 system failure, Firecracker or the agent failing or not answering\n"
+    VM_AGENT_USAGE_CODES,
 };
 
 int vm_main(int argc, char **argv)
 {
-	struct option options[N_OPTIONS + 1];
-	size_t i;
-	int first;
-
-	for (i = 0; i < N_OPTIONS; i++)
-		options[i] = vm_options[i].opt;
-	memset(&options[N_OPTIONS], 0, sizeof(options[0]));
-	first = xparse_options(argc, argv, usage, options, option);
-	check_options(first < argc ? argv[first] : "");
-	return xrun_verb(verbs, argc - first, argv + first);
+	vm_stdin_short(argc, argv);
+	return xrun(&applet, argc, argv);
 }

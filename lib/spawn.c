@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "error.h"
 #include "lock.h"
 
+extern char **environ;
 int spawn_verbose;
 
 static long long now_ms(void)
