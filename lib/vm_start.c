@@ -330,8 +330,9 @@ static int configure(struct run *r)
 		const char *what = strcmp(q->path, "/actions") == 0 ? "InstanceStart" : "";
 
 		if (firecracker_call(&r->fc, q->method, q->path, q->body, r->timeout_ms, &a) < 0) {
-			/* no answer: a hang, or the process died at it */
-			if (proc_pidfd_wait(r->pidfd, 0) == 1) {
+			/* no answer: a hang, or the process died at it (the
+			 * connection closes a moment before the exit is seen) */
+			if (proc_pidfd_wait(r->pidfd, r->fc.timed_out ? 0 : 1000) == 1) {
 				char before[96];
 
 				snprintf(before, sizeof(before), "answering %s %s%s%s", q->method,

@@ -171,6 +171,7 @@ int firecracker_call(struct firecracker *fc, const char *method, const char *pat
 	CURLcode rc;
 
 	memset(a, 0, sizeof(*a));
+	fc->timed_out = 0;
 	snprintf(url, sizeof(url), "http://localhost%s", path);
 	if (fc->verbose)
 		fprintf(stderr, "firecracker: %s %s%s%s\n", method, path, body ? " " : "",
@@ -195,7 +196,8 @@ int firecracker_call(struct firecracker *fc, const char *method, const char *pat
 		free(b.data);
 		if (fc->verbose)
 			fprintf(stderr, "firecracker: -> no answer (%.2f ms)\n", a->ms);
-		if (rc == CURLE_OPERATION_TIMEDOUT)
+		fc->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+		if (fc->timed_out)
 			return error_code(EXIT_TEMP, "%s %s: no answer within %d ms", method, path,
 					  timeout_ms);
 		if (b.failed)

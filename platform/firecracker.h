@@ -15,6 +15,7 @@ struct firecracker {
 	char *sock;    /* owned */
 	int verbose;   /* print each request and answer on stderr */
 	double waited_ms; /* time spent in requests, in total */
+	int timed_out;    /* the last call failed on its timeout */
 };
 
 struct firecracker_answer {

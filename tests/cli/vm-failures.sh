@@ -66,7 +66,9 @@ ok "  nothing left" nothing_left vm1
 ## PID reuse: handles.json pointing at a live unrelated process
 ember-vm -q start vm1
 ember-vm -q stop --force vm1
-sleep 1000 &
+# a process as like the VM's Firecracker as can be: its command line names
+# the socket exactly; only its start time is not the recorded one
+python3 -c 'import time; time.sleep(1000)' --api-sock "$S/vms/vm1/firecracker.sock" &
 other=$!
 at_exit "kill $other"
 st=$(sed 's/.*) //' "/proc/$other/stat" | cut -d' ' -f20)
@@ -83,7 +85,13 @@ check "stop never signals it" 0 "vm1 stopped no - 1 128 tapf 10.0.0.2 5 $ROOTFS 
 ok "  the process survives" alive "$other"
 is "  the record says why" "$(reason vm1)" "process gone (pid reused)"
 ok "  handles.json removed" test ! -e "$S/vms/vm1/handles.json"
+kill "$other"
+gone "$other"
 # the same start time, but a command line that does not name the socket
+sleep 1000 &
+other=$!
+at_exit "kill $other"
+st=$(sed 's/.*) //' "/proc/$other/stat" | cut -d' ' -f20)
 printf '{"pid":%d,"start_time":"%d","api_sock":"%s","vsock_uds":null}' "$other" "$st" \
 	"$S/vms/vm1/firecracker.sock" >"$S/vms/vm1/handles.json"
 sqlite3 "$S/state.db" "UPDATE vms SET state = 'running' WHERE name = 'vm1'"
@@ -161,6 +169,7 @@ for point in vm-spawned vm-handles vm-api-get vm-api-logger vm-api-machine-confi
 	check "  start converges" 0 "*" ember-vm start vm1
 	like "  running" "$T_OUT" "vm1 running yes [0-9]* *"
 	is "  one process" "$(count_fc vm1)" 1
+	like "  configured and started: Firecracker says so" "$(ember-vm show vm1)" "*fc_state Running*"
 	ember-vm -q stop --force vm1
 	check "killed at $point again" 137 "" env EMBER_TEST_CRASH=$point ember-vm start vm1
 	check "  stop converges" 0 "*" ember-vm stop vm1 --timeout 1

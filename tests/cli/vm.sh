@@ -140,6 +140,17 @@ a2 yes" ember-vm delete --all --force
 ok "  nothing left" nothing_left a1
 is "  no records" "$(rows)" 0
 
+## libcurl is mapped by what talks to Firecracker only
+maps() { # CMD...: how many of libcurl and libdevmapper the process loads
+	LD_DEBUG=libs "$@" 2>&1 >/dev/null | grep -cE 'calling init: .*/(libcurl|libdevmapper)[.-]'
+}
+ember-vm -q create m1 --kernel "$KERNEL" --no-rootfs --no-net --no-vsock
+check "ember-vm start maps libcurl" "*" 1 maps ember-vm start m1
+check "ember-vm list does not" "*" 0 maps ember-vm list
+check "nor do the allocators" "*" 0 maps ember-ipalloc list
+check "nor ember-tap" "*" 0 maps ember-tap list
+ember-vm -q delete --force m1
+
 ## from what the owner holds
 new_state
 ember-init init -q --instance-id a002
