@@ -313,61 +313,105 @@ int vsock_bind(const char *uds_path, char **message)
 	return 0;
 }
 
-/* Copy both ways until both sides have ended, then close both. */
-static void *relay(void *arg)
+/* One direction of a relayed connection: its own thread, so that a side
+ * that stops reading (back-pressure) never stalls the other direction, as
+ * Firecracker's vsock muxer keeps both directions apart. The last of the
+ * two closes both descriptors. */
+struct relay {
+	int fds[2];
+	int left; /* directions still copying */
+	pthread_mutex_t lock;
+};
+
+struct relay_dir {
+	struct relay *r;
+	int from;
+};
+
+static void *relay_one(void *arg)
 {
-	int *fds = arg, open_in[2] = {1, 1};
+	struct relay_dir *d = arg;
+	struct relay *r = d->r;
+	int in = r->fds[d->from], out = r->fds[1 - d->from], last;
 	char buf[65536];
 
-	while (open_in[0] || open_in[1]) {
-		struct pollfd p[2] = {{.fd = open_in[0] ? fds[0] : -1, .events = POLLIN},
-				      {.fd = open_in[1] ? fds[1] : -1, .events = POLLIN}};
-		int i;
+	free(d);
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf)), w, off = 0;
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			break;
-		for (i = 0; i < 2; i++) {
-			ssize_t n, w, off = 0;
-
-			if (!p[i].revents)
-				continue;
-			n = read(fds[i], buf, sizeof(buf));
-			if (n <= 0) {
-				open_in[i] = 0;
-				shutdown(fds[1 - i], SHUT_WR);
+		for (; off < n; off += w) {
+			w = send(out, buf + off, n - off, MSG_NOSIGNAL);
+			if (w < 0 && errno == EINTR) {
+				w = 0;
 				continue;
 			}
-			for (; off < n; off += w) {
-				w = send(fds[1 - i], buf + off, n - off, MSG_NOSIGNAL);
-				if (w <= 0) {
-					open_in[0] = open_in[1] = 0;
-					break;
-				}
+			if (w <= 0) {
+				/* the other side is gone: end both directions */
+				shutdown(in, SHUT_RDWR);
+				goto done;
 			}
 		}
 	}
-	close(fds[0]);
-	close(fds[1]);
-	free(fds);
+done:
+	shutdown(out, SHUT_WR);
+	pthread_mutex_lock(&r->lock);
+	last = --r->left == 0;
+	pthread_mutex_unlock(&r->lock);
+	if (last) {
+		close(r->fds[0]);
+		close(r->fds[1]);
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+	}
 	return NULL;
 }
 
 static void start_relay(int a, int b)
 {
-	int *fds = malloc(2 * sizeof(int));
+	struct relay *r = malloc(sizeof(*r));
+	struct relay_dir *d;
 	pthread_t t;
+	int i;
 
-	fds[0] = a;
-	fds[1] = b;
-	fcntl(a, F_SETFL, fcntl(a, F_GETFL) & ~O_NONBLOCK);
-	fcntl(b, F_SETFL, fcntl(b, F_GETFL) & ~O_NONBLOCK);
-	if (pthread_create(&t, NULL, relay, fds) != 0) {
+	if (!r) {
 		close(a);
 		close(b);
-		free(fds);
 		return;
 	}
-	pthread_detach(t);
+	r->fds[0] = a;
+	r->fds[1] = b;
+	r->left = 2;
+	pthread_mutex_init(&r->lock, NULL);
+	fcntl(a, F_SETFL, fcntl(a, F_GETFL) & ~O_NONBLOCK);
+	fcntl(b, F_SETFL, fcntl(b, F_GETFL) & ~O_NONBLOCK);
+	for (i = 0; i < 2; i++) {
+		d = malloc(sizeof(*d));
+		if (d) {
+			d->r = r;
+			d->from = i;
+		}
+		if (!d || pthread_create(&t, NULL, relay_one, d) != 0) {
+			free(d);
+			/* as if this direction ended at once */
+			shutdown(r->fds[1 - i], SHUT_WR);
+			pthread_mutex_lock(&r->lock);
+			if (--r->left == 0) {
+				pthread_mutex_unlock(&r->lock);
+				close(a);
+				close(b);
+				pthread_mutex_destroy(&r->lock);
+				free(r);
+				return;
+			}
+			pthread_mutex_unlock(&r->lock);
+			continue;
+		}
+		pthread_detach(t);
+	}
 }
 
 /* read_local_stream_port: 10 bytes at once, then one at a time up to '\n'
