@@ -214,6 +214,7 @@ static int do_start(struct install *in, int argc, char **argv)
 	int rc;
 
 	(void)argc;
+	vm_timeout_ms("--wait", wait_arg); /* a bad value refused before the start */
 	rc = vm_start(in, argv[0], &o, &v);
 	if (common.verbose && o.own_ms > 0)
 		fprintf(stderr, "%s: start of '%s': %.2f ms waiting for Firecracker, %.2f ms of its own\n",
