@@ -6,6 +6,7 @@
 #   make check-asan      the same suite on an AddressSanitizer + UBSan build
 #   make check-kernel    the device-mapper tests, inside a Debian kernel under QEMU
 #   make bench           benchmark figures (never fails on a time)
+#   make standin         the Firecracker stand-in for the tests ($(BUILD)/standin/firecracker)
 #   make demo            the demonstration (scripts/demo)
 
 BUILD ?= build

@@ -1,5 +1,5 @@
-/* ember-vm: VM records and the Firecracker process; exec, cp, ping and wait
- * through the guest agent (applets/vm_agent.c). */
+/* ember-vm: VM records and the Firecracker process. Its command table
+ * (verbs, options, help) is below; --help is rendered from it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,54 +9,32 @@
 #include "vm.h"
 #include "vm_agent_verbs.h"
 
-enum {
-	O_KERNEL,
-	O_ROOTFS,
-	O_NO_ROOTFS,
-	O_READ_ONLY,
-	O_INITRD,
-	O_BOOT_ARGS,
-	O_VCPUS,
-	O_MEMORY,
-	O_DRIVE,
-	O_TAP,
-	O_GUEST_IP,
-	O_HOST_IP,
-	O_NO_NET,
-	O_MAC,
-	O_MTU,
-	O_CID,
-	O_NO_VSOCK,
-	O_TIMEOUT,
-	O_WAIT,
-	O_FORCE,
-	O_ALL,
-	O_STATE,
-	O_ENV,
-	O_CWD,
-	O_STDIN,
-};
-
 static struct vm_request req;
-static const char *timeout_arg, *wait_arg, *state_arg;
-static const char *force, *all, *no_rootfs, *read_only, *no_net, *no_vsock;
+static const char *no_rootfs, *read_only, *no_net, *no_vsock;
+static const char *timeout_arg, *wait_arg, *state_arg, *force, *all;
+
+enum {
+	O_KERNEL, O_ROOTFS, O_NO_ROOTFS, O_READ_ONLY, O_INITRD, O_BOOT_ARGS, O_VCPUS, O_MEMORY,
+	O_DRIVE, O_TAP, O_GUEST_IP, O_HOST_IP, O_NO_NET, O_MAC, O_MTU, O_CID, O_NO_VSOCK,
+	O_TIMEOUT, O_WAIT, O_FORCE, O_ALL, O_STATE,
+	O_ENV, O_CWD, O_STDIN, /* exec (applets/vm_agent_verbs.c) */
+};
 
 static const struct opt options[] = {
     [O_KERNEL] = {"kernel", "PATH", "create: the kernel (a readable regular file)", &req.kernel, 0, NULL},
-    [O_ROOTFS] = {"rootfs", "PATH", "create: the root drive (a readable file or block device)", &req.rootfs, 0,
-		  NULL},
+    [O_ROOTFS] = {"rootfs", "PATH", "create: the root drive (a readable file or block device)", &req.rootfs, 0, NULL},
     [O_NO_ROOTFS] = {"no-rootfs", NULL, "create: no root drive", &no_rootfs, 0, NULL},
     [O_READ_ONLY] = {"read-only", NULL, "create: the root drive is read-only", &read_only, 0, NULL},
     [O_INITRD] = {"initrd", "PATH", "create: an initrd", &req.initrd, 0, NULL},
     [O_BOOT_ARGS] = {"boot-args", "ARGS",
-		     "create: instead of 'console=ttyS0 reboot=k panic=1\n"
-		     "pci=off'; ip=... is appended with a network unless\n"
-		     "ARGS hold ip=",
+		     "create: instead of 'console=ttyS0 reboot=k panic=1 pci=off';\n"
+		     "with a network ip=... is appended unless ARGS hold ip=",
 		     &req.boot_args, 0, NULL},
     [O_VCPUS] = {"vcpus", "N", "create: 1-32 (default 1)", &req.vcpus, 0, NULL},
     [O_MEMORY] = {"memory", "MIB", "create: at least 128 (default 128)", &req.memory, 0, NULL},
-    [O_DRIVE] = {"drive", "ID=PATH[:ro]", "create: an extra drive (ID: letters, digits, '_'; up to 16)",
-		 req.drives, VM_DRIVES_MAX + 1, &req.n_drives},
+    [O_DRIVE] = {"drive", "ID=PATH[:ro]",
+		 "create: an extra drive (ID: letters, digits, '_'), up to 16", req.drives,
+		 VM_DRIVES_MAX, &req.n_drives},
     [O_TAP] = {"tap", "TAP", "create: the host's TAP (with --guest-ip and --host-ip)", &req.tap, 0, NULL},
     [O_GUEST_IP] = {"guest-ip", "IP", "create: the guest's address", &req.guest_ip, 0, NULL},
     [O_HOST_IP] = {"host-ip", "IP/PREFIX", "create: the host's address on the TAP, and the prefix",
@@ -83,7 +61,8 @@ static const struct opt options[] = {
 		 NULL},
 };
 
-/* --timeout S: seconds (a fraction allowed), more than 0, at most a day. */
+/* WHAT (--timeout, --wait) S: seconds (a fraction allowed), more than 0, at
+ * most a day; not given: 0. */
 int vm_timeout_ms(const char *what, const char *arg)
 {
 	char *end;
@@ -195,13 +174,12 @@ static int do_create(struct install *in, int argc, char **argv)
 	int created;
 
 	(void)argc;
-	req.no_rootfs = !!no_rootfs;
-	req.read_only = !!read_only;
-	req.no_net = !!no_net;
-	req.no_vsock = !!no_vsock;
-	if (vm_create(in, argv[0], &req, &v, &created) < 0) {
+	req.no_rootfs = no_rootfs != NULL;
+	req.read_only = read_only != NULL;
+	req.no_net = no_net != NULL;
+	req.no_vsock = no_vsock != NULL;
+	if (vm_create(in, argv[0], &req, &v, &created) < 0)
 		xdie(0);
-	}
 	print_vm(&v);
 	vm_release(&v);
 	return 0;
@@ -247,16 +225,15 @@ static void stopped_one(const struct vm *v, int err, void *ctx)
 
 static int do_stop(struct install *in, int argc, char **argv)
 {
-	struct vm_stop_opts o = {.force = !!force, .timeout_ms = timeout_ms(),
+	struct vm_stop_opts o = {.force = force != NULL, .timeout_ms = timeout_ms(),
 				 .verbose = common.verbose};
 	struct stopped s = {0};
 	struct vm v;
 	int rc;
 
-	if ((argc > 0) == !!all)
+	if ((argc > 0) == (all != NULL))
 		xusage("stop needs a NAME or --all");
-	if (!all)
-		if (all) {
+	if (all) {
 		out_list_begin(&out);
 		rc = vm_stop_all(in, &o, stopped_one, &s);
 		if (rc < 0)
@@ -288,22 +265,19 @@ static int do_delete(struct install *in, int argc, char **argv)
 	struct vm v;
 	int i, deleted, failed = 0;
 
-	if ((argc > 0) == !!all)
+	if ((argc > 0) == (all != NULL))
 		xusage("delete needs a NAME or --all");
 	if (all && !force)
 		xusage("delete --all needs --force");
-	if (!all)
-		if (!all) {
-		if (vm_delete(in, argv[0], !!force, &v, &deleted) < 0) {
+	if (!all) {
+		if (vm_delete(in, argv[0], force != NULL, &v, &deleted) < 0)
 			xdie(0);
-		}
 		print_deleted(argv[0], deleted);
 		vm_release(&v);
 		return 0;
 	}
-	if (vm_list(in, -1, &l) < 0) {
+	if (vm_list(in, -1, &l) < 0)
 		xdie(0);
-	}
 	out_list_begin(&out);
 	for (i = 0; i < l.n; i++) {
 		if (vm_delete(in, l.v[i].name, 1, &v, &deleted) < 0) {
@@ -329,9 +303,8 @@ static int do_list(struct install *in, int argc, char **argv)
 	(void)argv;
 	if (state_arg && vm_parse_state(state_arg, &st) < 0)
 		xdie(0);
-	if (vm_list(in, state_arg ? (int)st : -1, &l) < 0) {
+	if (vm_list(in, state_arg ? (int)st : -1, &l) < 0)
 		xdie(0);
-	}
 	out_list_begin(&out);
 	for (i = 0; i < l.n; i++)
 		print_vm(&l.v[i]);
@@ -349,10 +322,8 @@ static int do_show(struct install *in, int argc, char **argv)
 	r = vm_show(in, argv[0], 1, &v);
 	if (r < 0)
 		xdie(0);
-	if (r == 0) {
-		error_code(EXIT_NO, "no VM '%s'", argv[0]);
-		xdie(0);
-	}
+	if (r == 0)
+		return not_found("no VM '%s'", argv[0]);
 	print_show(&v);
 	vm_release(&v);
 	return 0;
@@ -365,9 +336,8 @@ static int do_hosts(struct install *in, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	if (vm_list(in, VM_RUNNING, &l) < 0) {
+	if (vm_list(in, VM_RUNNING, &l) < 0)
 		xdie(0);
-	}
 	out_list_begin(&out);
 	for (i = 0; i < l.n; i++) {
 		if (!l.v[i].alive || !l.v[i].guest_ip[0])
@@ -385,29 +355,31 @@ static int do_hosts(struct install *in, int argc, char **argv)
 static const struct verb verbs[] = {
     {.name = "create", .operands = "NAME",
      .opts = OPT(O_KERNEL) | OPT(O_ROOTFS) | OPT(O_NO_ROOTFS) | OPT(O_READ_ONLY) | OPT(O_INITRD) |
-	     OPT(O_BOOT_ARGS) | OPT(O_VCPUS) | OPT(O_MEMORY) | OPT(O_DRIVE) | OPT(O_TAP) | OPT(O_GUEST_IP) |
-	     OPT(O_HOST_IP) | OPT(O_NO_NET) | OPT(O_MAC) | OPT(O_MTU) | OPT(O_CID) | OPT(O_NO_VSOCK),
+	     OPT(O_BOOT_ARGS) | OPT(O_VCPUS) | OPT(O_MEMORY) | OPT(O_DRIVE) | OPT(O_TAP) |
+	     OPT(O_GUEST_IP) | OPT(O_HOST_IP) | OPT(O_NO_NET) | OPT(O_MAC) | OPT(O_MTU) | OPT(O_CID) |
+	     OPT(O_NO_VSOCK),
      .flags = V_INSTALL | V_TABLES | V_CHANGE, .run = do_create,
      .help = "record a VM after checking everything; network and vsock\n"
 	     "not given come from what NAME holds (ember-tap,\n"
 	     "ember-ipalloc, ember-cidalloc); again with the same\n"
 	     "parameters: succeed and print it"},
     {.name = "start", .operands = "NAME", .opts = OPT(O_TIMEOUT) | OPT(O_WAIT),
-     .flags = V_INSTALL | V_TABLES | V_CHANGE, .run = do_start,
+     .flags = V_INSTALL | V_CHANGE, .run = do_start,
      .help = "spawn Firecracker and configure it; running already: succeed;\n"
 	     "--wait S: then wait for the guest agent's ping"},
     {.name = "stop", .operands = "[NAME]", .opts = OPT(O_FORCE) | OPT(O_TIMEOUT) | OPT(O_ALL),
-     .flags = V_INSTALL | V_TABLES | V_CHANGE, .run = do_stop,
+     .flags = V_INSTALL | V_CHANGE, .run = do_stop,
      .help = "Ctrl-Alt-Del, then SIGKILL after the timeout; --all: every\n"
-	     "running VM at once"},
+	     "running VM, all at once"},
     {.name = "delete", .operands = "[NAME]", .opts = OPT(O_FORCE) | OPT(O_ALL),
-     .flags = V_INSTALL | V_TABLES | V_CHANGE, .run = do_delete,
-     .help = "remove the record and vms/NAME/ (a running VM: --force)"},
+     .flags = V_INSTALL | V_CHANGE, .run = do_delete,
+     .help = "remove the record and vms/NAME/ (a running VM: --force);\n"
+	     "--all --force: every VM"},
     {.name = "list", .operands = "", .opts = OPT(O_STATE), .flags = V_INSTALL, .run = do_list,
      .help = "every VM (of one state)"},
     {.name = "show", .operands = "NAME", .flags = V_INSTALL, .run = do_show,
      .help = "one VM, with its sockets, boot args, drives and what\n"
-	     "Firecracker says"},
+	     "Firecracker says (GET /)"},
     {.name = "hosts", .operands = "", .flags = V_INSTALL, .run = do_hosts,
      .help = "'IP NAME' per running VM with an address (dnsmasq --addn-hosts)"},
     {.name = "exec", .operands = "NAME", .opts = OPT(O_TIMEOUT) | OPT(O_ENV) | OPT(O_CWD) | OPT(O_STDIN),
@@ -427,7 +399,8 @@ static const struct verb verbs[] = {
 };
 
 static const struct applet applet = {
-    verbs, options, ARRAY_SIZE(options), "print each API request (method, path, body) and its answer", NULL,
+    verbs, options, ARRAY_SIZE(options),
+    "print each command run, and each API request and answer, on stderr", NULL,
     "\n"
     "output:\n"
     "  create, start, stop, list: one line per VM (JSON: an object; list, stop --all:\n"
@@ -439,11 +412,14 @@ static const struct applet applet = {
     "  delete: name deleted   hosts: ip name\n"
     VM_AGENT_USAGE_OUTPUT
     "\n"
+    "environment:\n"
+    "  EMBER_FIRECRACKER   the Firecracker binary (default: firecracker on PATH)\n"
+    "\n"
     "exit codes:\n"
-    "  0 ok   1 no such VM   100 usage or bad input (also what Firecracker refuses;\n"
-    "  a VM without vsock)   101 corrupt state   102 refused (exists with other\n"
-    "  parameters; running; not running; a process answers on its socket)\n"
-    "  111 system failure, Firecracker or the agent failing or not answering\n"
+    "  0 ok   1 no such VM   100 usage or bad input (also what Firecracker refuses)\n"
+    "  101 corrupt state   102 refused (exists with other parameters; running; a\n"
+    "  process answers on its socket)   111 system failure, Firecracker failing or\n"
+    "  not answering (retry may work)\n"
     VM_AGENT_USAGE_CODES,
 };
 

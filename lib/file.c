@@ -130,7 +130,8 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-int file_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+/* Write via a temporary file and rename; SYNC: fsync the file and the directory. */
+static int write_replace(const char *path, const char *data, size_t len, mode_t mode, int sync)
 {
 	char tmp[PATH_MAX];
 	int fd;
@@ -140,7 +141,7 @@ int file_write_atomic(const char *path, const char *data, size_t len, mode_t mod
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return error_errno("unable to create '%s'", tmp);
-	if (file_write_all(fd, data, len) < 0 || fsync(fd) < 0)
+	if (file_write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0))
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -149,13 +150,23 @@ int file_write_atomic(const char *path, const char *data, size_t len, mode_t mod
 	fd = -1;
 	if (rename(tmp, path) < 0)
 		goto fail;
-	return fsync_dir_of(path);
+	return sync ? fsync_dir_of(path) : 0;
 fail:
 	error_errno("unable to write '%s'", path);
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
 	return -1;
+}
+
+int file_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+	return write_replace(path, data, len, mode, 1);
+}
+
+int file_replace(const char *path, const char *data, size_t len, mode_t mode)
+{
+	return write_replace(path, data, len, mode, 0);
 }
 
 int file_remove_stale_tmp(const char *path)

@@ -19,6 +19,10 @@ int file_read(const char *path, char **data, size_t *len);
 /* Write via a temporary file in the same directory: write, fsync, rename over
  * PATH, fsync the directory. Readers see the old or the new file, never half. */
 int file_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* The same without the fsyncs: readers still see the old or the new file,
+ * never half, but a power loss may leave either (for files that describe
+ * processes, which do not survive it anyway). */
+int file_replace(const char *path, const char *data, size_t len, mode_t mode);
 /* Remove what file_write_atomic of PATH left behind when its process was
  * killed: PATH.tmp.<pid> of a pid that no longer runs. */
 int file_remove_stale_tmp(const char *path);

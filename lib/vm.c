@@ -82,20 +82,12 @@ void vm_records_release(struct vm_records *l)
 
 /* ---- the table ---- */
 
+const struct tables vm_tables = {"vm", schema, ARRAY_SIZE(schema), "vms",
+				 "SELECT name, created FROM vms ORDER BY name"};
+
 int vm_db(struct install *in, struct db **db, int create)
 {
-	int rc;
-
-	if (install_db(in, db) < 0)
-		return -1;
-	if (!create) {
-		rc = db_has_table(*db, "vms");
-		if (rc <= 0)
-			return rc;
-	}
-	if (db_migrate(*db, "vm", schema, (int)(sizeof(schema) / sizeof(schema[0]))) < 0)
-		return -1;
-	return 1;
+	return tables_open(in, &vm_tables, create, db);
 }
 
 int vm_path(const struct install *in, const char *name, const char *rel, char *buf, size_t n)
@@ -571,13 +563,14 @@ static int sockets(const struct install *in, struct vm *v)
 	if (vm_path(in, v->name, "firecracker.sock", path, sizeof(path)) < 0 ||
 	    check_sun_path("API socket", path) < 0)
 		return -1;
-	snprintf(v->api_sock, sizeof(v->api_sock), "%s", path);
+	/* known to fit (checked just above) */
+	memcpy(v->api_sock, path, strlen(path) + 1);
 	if (!v->cid)
 		return 0;
 	if (vm_path(in, v->name, "vsock.sock", path, sizeof(path)) < 0 ||
 	    check_sun_path("vsock socket", path) < 0)
 		return -1;
-	snprintf(v->vsock_uds, sizeof(v->vsock_uds), "%s", path);
+	memcpy(v->vsock_uds, path, strlen(path) + 1);
 	/* Firecracker connects to <uds>_<port> for the guest's connections */
 	snprintf(path, sizeof(path), "%s_%u", v->vsock_uds, 4294967295u);
 	return check_sun_path("vsock socket for a guest's port", path);

@@ -24,6 +24,7 @@
 #include "cidr.h"
 #include "install.h"
 #include "name.h"
+#include "tables.h"
 
 #define VM_SUN_PATH 108            /* sizeof(sun_path), its NUL included */
 #define VM_DRIVES_MAX 16           /* extra drives besides the rootfs */
@@ -144,6 +145,9 @@ int vm_list(struct install *in, int state, struct vm_records *l);
 
 /* Calls FN for each registered VM name; returns how many, or -1. */
 int vm_each_registered(struct install *in, void (*fn)(const char *name, void *ctx), void *ctx);
+
+/* Its table, for the one opener and the owners reconcile lists. */
+extern const struct tables vm_tables;
 
 /* ---- shared by the files of lib/vm (not for applets) ---- */
 

@@ -90,7 +90,8 @@ int vm_handles_write(const struct install *in, const char *name, const struct vm
 	}
 	if (vm_path(in, name, "handles.json", path, sizeof(path)) < 0)
 		goto out;
-	rc = file_write_atomic(path, text, strlen(text), 0600);
+	/* atomic, not durable: the process it names dies with the machine */
+	rc = file_replace(path, text, strlen(text), 0600);
 out:
 	free(text);
 	cJSON_Delete(j);

@@ -69,12 +69,32 @@ static void last_line(const struct install *in, const char *name, char *buf, siz
 
 /* ---- the requests ---- */
 
+/* The steps of the configuration, each with its crash point. */
+enum step { LOGGER, MACHINE_CONFIG, BOOT_SOURCE, ROOT_DRIVE, DRIVE, NETWORK, VSOCK, INSTANCE_START };
+
 struct request {
 	const char *method;
 	char path[64];
 	char *body; /* owned */
-	char crash[64];
+	enum step step;
 };
+
+/* After each request Firecracker took (every point a literal, as
+ * tests/README.md lists them). */
+static void after(enum step step)
+{
+	switch (step) {
+	case LOGGER: crash_point("vm-api-logger"); break;
+	case MACHINE_CONFIG: crash_point("vm-api-machine-config"); break;
+	case BOOT_SOURCE: crash_point("vm-api-boot-source"); break;
+	case ROOT_DRIVE: crash_point("vm-api-drive-rootfs"); break;
+	case DRIVE: crash_point("vm-api-drive"); break;
+	case NETWORK: crash_point("vm-api-network"); break;
+	case VSOCK: crash_point("vm-api-vsock"); break;
+	/* InstanceStart answered, before the record says running */
+	case INSTANCE_START: crash_point("vm-api-instance-start"); break;
+	}
+}
 
 struct plan {
 	struct request r[8 + VM_DRIVES_MAX];
@@ -91,13 +111,13 @@ static void plan_release(struct plan *p)
 }
 
 /* Add PUT PATH with the body J (consumed). */
-static int plan_put(struct plan *p, const char *path, const char *crash, cJSON *j)
+static int plan_put(struct plan *p, const char *path, enum step step, cJSON *j)
 {
 	struct request *r = &p->r[p->n];
 
 	r->method = "PUT";
 	snprintf(r->path, sizeof(r->path), "%s", path);
-	snprintf(r->crash, sizeof(r->crash), "vm-api-%s", crash);
+	r->step = step;
 	r->body = j ? cJSON_PrintUnformatted(j) : NULL;
 	cJSON_Delete(j);
 	if (!r->body)
@@ -122,7 +142,7 @@ static cJSON *drive(const char *id, const char *path, int root, int ro)
 /* Every request of the configuration, in order, InstanceStart last. */
 static int plan_build(const struct install *in, const struct vm *v, struct plan *p)
 {
-	char path[PATH_MAX], rel[64 + VM_DRIVE_ID_MAX];
+	char path[PATH_MAX];
 	cJSON *j;
 	int i;
 
@@ -133,28 +153,27 @@ static int plan_build(const struct install *in, const struct vm *v, struct plan 
 	if (!j || !cJSON_AddStringToObject(j, "log_path", path) ||
 	    !cJSON_AddStringToObject(j, "level", "Info"))
 		goto fail_j;
-	if (plan_put(p, "/logger", "logger", j) < 0)
+	if (plan_put(p, "/logger", LOGGER, j) < 0)
 		goto fail;
 	j = cJSON_CreateObject();
 	if (!j || !cJSON_AddNumberToObject(j, "vcpu_count", v->vcpus) ||
 	    !cJSON_AddNumberToObject(j, "mem_size_mib", v->memory))
 		goto fail_j;
-	if (plan_put(p, "/machine-config", "machine-config", j) < 0)
+	if (plan_put(p, "/machine-config", MACHINE_CONFIG, j) < 0)
 		goto fail;
 	j = cJSON_CreateObject();
 	if (!j || !cJSON_AddStringToObject(j, "kernel_image_path", v->kernel) ||
 	    !cJSON_AddStringToObject(j, "boot_args", v->boot_args) ||
 	    (v->initrd && !cJSON_AddStringToObject(j, "initrd_path", v->initrd)))
 		goto fail_j;
-	if (plan_put(p, "/boot-source", "boot-source", j) < 0)
+	if (plan_put(p, "/boot-source", BOOT_SOURCE, j) < 0)
 		goto fail;
-	if (v->rootfs && plan_put(p, "/drives/rootfs", "drive-rootfs",
+	if (v->rootfs && plan_put(p, "/drives/rootfs", ROOT_DRIVE,
 				  drive("rootfs", v->rootfs, 1, v->read_only)) < 0)
 		goto fail;
 	for (i = 0; i < v->n_drives; i++) {
 		snprintf(path, sizeof(path), "/drives/%s", v->drives[i].id);
-		snprintf(rel, sizeof(rel), "drive-%s", v->drives[i].id);
-		if (plan_put(p, path, rel,
+		if (plan_put(p, path, DRIVE,
 			     drive(v->drives[i].id, v->drives[i].path, 0, v->drives[i].read_only)) < 0)
 			goto fail;
 	}
@@ -165,7 +184,7 @@ static int plan_build(const struct install *in, const struct vm *v, struct plan 
 		    !cJSON_AddStringToObject(j, "guest_mac", v->mac) ||
 		    (v->mtu && !cJSON_AddNumberToObject(j, "mtu", v->mtu)))
 			goto fail_j;
-		if (plan_put(p, "/network-interfaces/eth0", "network", j) < 0)
+		if (plan_put(p, "/network-interfaces/eth0", NETWORK, j) < 0)
 			goto fail;
 	}
 	if (v->cid) {
@@ -173,14 +192,14 @@ static int plan_build(const struct install *in, const struct vm *v, struct plan 
 		if (!j || !cJSON_AddNumberToObject(j, "guest_cid", v->cid) ||
 		    !cJSON_AddStringToObject(j, "uds_path", v->vsock_uds))
 			goto fail_j;
-		if (plan_put(p, "/vsock", "vsock", j) < 0)
+		if (plan_put(p, "/vsock", VSOCK, j) < 0)
 			goto fail;
 	}
 	j = cJSON_CreateObject();
 	if (!j || !cJSON_AddStringToObject(j, "action_type", "InstanceStart"))
 		goto fail_j;
 	/* after InstanceStart answered, before the record says running */
-	return plan_put(p, "/actions", "instance-start", j);
+	return plan_put(p, "/actions", INSTANCE_START, j);
 fail_j:
 	cJSON_Delete(j);
 	error("unable to encode the configuration of '%s'", v->name);
@@ -349,7 +368,7 @@ static int configure(struct run *r)
 				    "%s %s%s%s: \"%s\"", q->method, q->path, *what ? " " : "", what,
 				    a.fault ? a.fault : a.body);
 		} else {
-			crash_point(q->crash);
+			after(q->step);
 		}
 		firecracker_answer_release(&a);
 	}
@@ -484,6 +503,8 @@ int vm_start(struct install *in, const char *name, struct vm_start_opts *o, stru
 	o->waited_ms = 0;
 	if (name_check("VM name", name) < 0)
 		return -1;
+	/* libcurl loads while the database and the spawn wait for the disk */
+	firecracker_preload();
 	rc = vm_db(in, &db, 0);
 	if (rc < 0)
 		return -1;

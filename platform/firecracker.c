@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,7 @@ static struct {
 #undef FIELD
 } lib;
 
-int firecracker_load(void)
+static int load(void)
 {
 	if (lib.handle)
 		return 0;
@@ -56,6 +57,41 @@ int firecracker_load(void)
 	CURL_FUNCTIONS(RESOLVE)
 #undef RESOLVE
 	return 0;
+}
+
+/* A load begun early on a thread of its own, and its result. */
+static struct {
+	pthread_t thread;
+	int started, rc;
+	struct error_saved e;
+} pre;
+
+static void *preload(void *arg)
+{
+	(void)arg;
+	pre.rc = load();
+	if (pre.rc < 0)
+		error_save(&pre.e);
+	return NULL;
+}
+
+void firecracker_preload(void)
+{
+	if (!lib.handle && !pre.started && pthread_create(&pre.thread, NULL, preload, NULL) == 0)
+		pre.started = 1;
+}
+
+int firecracker_load(void)
+{
+	if (pre.started) {
+		pthread_join(pre.thread, NULL);
+		pre.started = 0;
+		if (pre.rc < 0) {
+			error_restore(&pre.e);
+			return -1;
+		}
+	}
+	return load();
 }
 
 static double now_ms(void)

@@ -27,6 +27,9 @@ struct firecracker_answer {
 
 /* Load libcurl (once): -1 with an error (111) when it cannot be loaded. */
 int firecracker_load(void);
+/* Begin that load on a thread of its own, so that it overlaps work that
+ * waits for the disk; the first firecracker_load() joins it. */
+void firecracker_preload(void);
 /* Ready FC for the API socket SOCK (nothing is connected yet). */
 int firecracker_open(struct firecracker *fc, const char *sock, int verbose);
 void firecracker_close(struct firecracker *fc);

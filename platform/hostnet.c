@@ -66,7 +66,7 @@ int hostnet_parse_routes(const char *text, int (*fn)(const struct hostnet_route 
 		if (sscanf(line, "%16s %x %*x %x %*d %*d %u %x", dev, &dst, &r.flags, &r.metric, &mask) != 5 ||
 		    strlen(dev) >= IF_NAMESIZE)
 			continue;
-		snprintf(r.dev, sizeof(r.dev), "%s", dev);
+		memcpy(r.dev, dev, strlen(dev) + 1); /* fits: checked just above */
 		/* the file holds network byte order as a native integer */
 		r.dst.addr = ntohl(dst);
 		r.dst.prefix = prefix_of(ntohl(mask));

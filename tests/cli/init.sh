@@ -40,7 +40,7 @@ check "--help prints the usage text" 0 "*" ember-init --help
 help=$T_OUT
 like "the usage text names every verb" "$help" "*init*show*check*deinit*exit codes*"
 check "-h prints the same" 0 "$help" ember init -h
-for a in reconcile vm; do
+for a in reconcile; do
 	check "ember-$a is not built yet: 111" 111 "" ember-$a list
 	like "and says so" "$T_ERR" "ember-$a: not implemented yet"
 done
@@ -205,7 +205,7 @@ ok "eight parallel inits all print the same installation" bash -c "cd '$T_TMP' &
 ok "and it is complete" ember-init show
 
 ## the applets not built yet say so, with the common options of every applet
-for a in vm reconcile; do
+for a in reconcile; do
 	check "ember-$a --help" 0 "*" ember-$a --help
 	like "  prints its usage, with exit codes" "$T_OUT" "usage: ember-$a *exit codes:*111 not implemented yet*"
 	check "ember-$a --version" 0 "ember-$a $("$EMBER" --version | cut -d' ' -f2)" ember-$a --version

@@ -34,7 +34,7 @@ head -c 4096 /dev/zero >"$KERNEL"
 head -c 4096 /dev/zero >"$DISK"
 VSOCK=$T_TMP/v.sock
 SOCK=$T_TMP/api.sock
-GUEST="echo \"\$EMBER_STANDIN_VSOCK_DIR\" >$T_TMP/vsockdir; $PY $WIRE tcp-echo 172.16.0.2 7000 >/dev/null & exec $PY $WIRE echo \"\$EMBER_STANDIN_VSOCK_DIR/5\""
+GUEST="echo \"\$EMBER_STANDIN_VSOCK_DIR\" >$T_TMP/vsockdir; cat /proc/1/comm >$T_TMP/guestinit; $PY $WIRE tcp-echo 172.16.0.2 7000 >/dev/null & exec $PY $WIRE echo \"\$EMBER_STANDIN_VSOCK_DIR/5\""
 EMBER_STANDIN_GUEST=$GUEST "$STANDIN" --api-sock "$SOCK" --id g1 >"$T_TMP/g1.log" 2>&1 &
 PID=$!
 at_exit "stop $PID"
@@ -49,6 +49,8 @@ until_ok guest_cmd "$PID"
 GPID=$(guest_cmd "$PID")
 ok "the guest command runs" test -n "$GPID"
 ok "in a PID namespace of its own" test "$(readlink /proc/"$GPID"/ns/pid)" != "$(readlink /proc/self/ns/pid)"
+until_ok test -s "$T_TMP/guestinit"
+is "whose /proc it sees: its PID 1 is the stand-in's small init" "$(cat "$T_TMP/guestinit")" firecracker
 gns() { nsenter -t "$GPID" -n "$@"; }
 ok "in a network namespace of its own" test "$(readlink /proc/"$GPID"/ns/net)" != "$(readlink /proc/self/ns/net)"
 like "whose eth0 has the guest MAC" "$(gns ip link show dev eth0)" "*link/ether 06:00:ac:10:00:02 *"

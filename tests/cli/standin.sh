@@ -121,6 +121,10 @@ check "a wrong type" 0 "$(r400 "$SERDE invalid type: string \\\"2\\\", expected 
 check "a boolean for a string" 0 "$(r400 "$SERDE invalid type: boolean \`true\`, expected a string at line 1 column 26.")" api PUT /boot-source '{"kernel_image_path": true}'
 check "an unknown field: serde's list in the Rust struct's order" 0 "$(r400 "$SERDE unknown field \`foo\`, expected one of \`vcpu_count\`, \`mem_size_mib\`, \`smt\`, \`cpu_template\`, \`track_dirty_pages\`, \`huge_pages\` at line 1 column 44.")" api PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 256, "foo": 1}'
 check "an unknown field in a nested rate limiter: two names joined by or" 0 "$(r400 "$SERDE unknown field \`x\`, expected \`bandwidth\` or \`ops\` at line 1 column 78.")" api PUT /drives/d '{"drive_id":"d","is_root_device":false,"path_on_host":"/x","rate_limiter":{"x":1}}'
+check "a body that is no object: serde names the Rust struct" 0 "$(r400 "$SERDE invalid type: string \\\"x\\\", expected struct BootSourceConfig at line 1 column 3.")" api PUT /boot-source '"x"'
+check "a number for a nested struct" 0 "$(r400 "$SERDE invalid type: integer \`5\`, expected struct RateLimiterConfig at line 1 column 54.")" api PUT /drives/a '{"drive_id":"a","is_root_device":true,"rate_limiter":5}'
+check "a float for an integer: serde's decimal point" 0 "$(r400 "$SERDE invalid type: floating point \`2.0\`, expected u8 at line 1 column 17.")" api PUT /machine-config '{"vcpu_count":2.0,"mem_size_mib":1}'
+check "a float as written" 0 "$(r400 "$SERDE invalid type: floating point \`0.1\`, expected usize at line 1 column 34.")" api PUT /machine-config '{"vcpu_count":2,"mem_size_mib":0.1}'
 check "a bad enum value" 0 "$(r400 "$SERDE unknown variant \`Foo\`, expected one of \`FlushMetrics\`, \`InstanceStart\`, \`SendCtrlAltDel\` at line 1 column 20.")" api PUT /actions '{"action_type":"Foo"}'
 check "a two-value enum" 0 "$(r400 "$SERDE unknown variant \`Running\`, expected \`Paused\` or \`Resumed\` at line 1 column 18.")" api PATCH /vm '{"state":"Running"}'
 check "an integer past its Rust type" 0 "$(r400 "$SERDE invalid value: integer \`256\`, expected u8 at line 1 column 17.")" api PUT /machine-config '{"vcpu_count":256,"mem_size_mib":1}'
@@ -176,6 +180,9 @@ check "a TAP: opened with TUNSETIFF" 0 "$(r204)" api PUT /network-interfaces/eth
 like "the TAP has a carrier now a process holds it" "$(ip link show dev sttap0)" "*LOWER_UP*"
 like "and the holder set the vnet header (IFF_VNET_HDR)" "$(ip -d link show dev sttap0)" "*vnet_hdr on*"
 check "a MAC already in use" 0 "$(r400 "Network config error: The MAC address is already in use: 06:00:ac:10:00:02")" api PUT /network-interfaces/eth1 '{"iface_id":"eth1","host_dev_name":"sttap1","guest_mac":"06:00:ac:10:00:02"}'
+check "a failed re-PUT: Firecracker's TapError for a name past 15 bytes" 0 "$(r400 "Network config error: Could not create the network device: Open tap device failed: Invalid interface name")" api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"a-name-too-long-x"}'
+like "has dropped the old entry first, as Firecracker: the TAP is let go" "$(ip link show dev sttap0)" "*NO-CARRIER*"
+check "the TAP again" 0 "$(r204)" api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"sttap0","guest_mac":"06:00:ac:10:00:02"}'
 A_PID=$PID A_SOCK=$SOCK
 start b
 check "a TAP another process holds: EBUSY in Firecracker's words" 0 "$(r400 "Network config error: Could not create the network device: Open tap device failed: Error while creating ifreq structure: Resource busy (os error 16). Invalid TUN/TAP Backend provided by sttap0. Check our documentation on setting up the network devices.")" api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"sttap0"}'

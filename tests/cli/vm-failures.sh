@@ -162,16 +162,17 @@ truth() { # NAME: show's alive field agrees with /proc
 	a=$(ember-vm show "$1" | sed -n 's/^alive //p')
 	[ "$a" = "$([ "$(count_fc "$1")" -gt 0 ] && echo yes || echo no)" ]
 }
-for point in vm-spawned vm-handles vm-api-get vm-api-logger vm-api-machine-config vm-api-boot-source \
-	vm-api-drive-rootfs vm-api-drive-data vm-api-network vm-api-vsock vm-api-instance-start; do
-	check "killed at $point" 137 "" env EMBER_TEST_CRASH=$point ember-vm start vm1
+steps="spawned handles api-get api-logger api-machine-config api-boot-source api-drive-rootfs api-drive api-network api-vsock api-instance-start"
+for step in $steps; do
+	point=vm-$step
+	check "killed at $point" 137 "" env EMBER_TEST_CRASH=vm-$step ember-vm start vm1
 	ok "  show tells the truth" truth vm1
 	check "  start converges" 0 "*" ember-vm start vm1
 	like "  running" "$T_OUT" "vm1 running yes [0-9]* *"
 	is "  one process" "$(count_fc vm1)" 1
 	like "  configured and started: Firecracker says so" "$(ember-vm show vm1)" "*fc_state Running*"
 	ember-vm -q stop --force vm1
-	check "killed at $point again" 137 "" env EMBER_TEST_CRASH=$point ember-vm start vm1
+	check "killed at $point again" 137 "" env EMBER_TEST_CRASH=vm-$step ember-vm start vm1
 	check "  stop converges" 0 "*" ember-vm stop vm1 --timeout 1
 	like "  stopped" "$T_OUT" "vm1 stopped no *"
 	ok "  nothing left" nothing_left vm1

@@ -11,6 +11,13 @@ S=$(sdir)
 tap_up tap1 10.0.0.1/30
 rows() { sqlite3 "$S/state.db" "SELECT count(*) FROM vms" 2>/dev/null || echo 0; }
 
+## the common options
+check "--help" 0 "*" ember-vm --help
+like "  every verb, every option, the exit codes" "$T_OUT" "usage: ember-vm *create NAME*--kernel PATH*start NAME*stop*delete*list*show NAME*hosts*--drive ID=PATH*--timeout S*exit codes:*111*"
+check "--version" 0 "ember-vm $("$EMBER" --version | cut -d' ' -f2)" ember-vm --version
+check "an unknown option: 100" 100 "" ember-vm --bogus
+check "a verb without its NAME: 100" 100 "" ember-vm show
+
 ## create
 line="vm1 created no - 2 256 tap1 10.0.0.2 7 $ROOTFS -"
 check "create prints the record" 0 "$line" \
@@ -191,9 +198,9 @@ bad() { # TITLE RC PATTERN ARGS...
 	check "bad input: $title" "$rc" "" "$@"
 	like "  a clear message" "$T_ERR" "ember-vm: $pat*"
 }
-bad "a name with upper case" 100 "*VM name*" ember-vm create Vm1 --kernel "$KERNEL" --no-rootfs
-bad "a name with a dot" 100 "*VM name*" ember-vm create vm.1 --kernel "$KERNEL" --no-rootfs
-bad "a name of 33 characters" 100 "*VM name*" ember-vm create "$(printf 'a%.0s' $(seq 1 33))" --kernel "$KERNEL" --no-rootfs
+bad "a name with upper case" 100 "invalid name*" ember-vm create Vm1 --kernel "$KERNEL" --no-rootfs
+bad "a name with a dot" 100 "invalid name*" ember-vm create vm.1 --kernel "$KERNEL" --no-rootfs
+bad "a name of 33 characters" 100 "invalid name*" ember-vm create "$(printf 'a%.0s' $(seq 1 33))" --kernel "$KERNEL" --no-rootfs
 bad "no --kernel" 100 "create needs --kernel" ember-vm create x --no-rootfs
 bad "a missing kernel" 100 "unable to read the kernel '/nonexistent': No such file or directory" ember-vm create x --kernel /nonexistent --no-rootfs
 bad "a directory as kernel" 100 "the kernel '$T_TMP/adir' is a directory, not a regular file" ember-vm create x --kernel "$T_TMP/adir" --no-rootfs

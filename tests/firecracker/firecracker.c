@@ -460,26 +460,38 @@ static int parse_mac(const char *s, unsigned char mac[6])
 	return 0;
 }
 
-/* Tap::open_named: /dev/net/tun, TUNSETIFF IFF_TAP|IFF_NO_PI|IFF_VNET_HDR,
- * then the 12-byte virtio_net_hdr_v1 Firecracker's device uses. */
-static int tap_open(const char *name, int *err)
+/* Tap::open_named: /dev/net/tun, TUNSETIFF IFF_TAP|IFF_NO_PI|IFF_VNET_HDR
+ * (and the 12-byte virtio_net_hdr_v1 Firecracker's device sets). NULL, or
+ * the error as Firecracker's TapError says it. */
+static const char *tap_open(const char *name, int *fd, char *buf, size_t size)
 {
 	struct ifreq ifr;
-	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), hdr = 12;
+	int hdr = 12, e;
 
-	if (fd < 0) {
-		*err = errno;
-		return -1;
+	*fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (*fd < 0) {
+		e = errno;
+		snprintf(buf, size, "Couldn't open /dev/net/tun: %s (os error %d)", os_error(e), e);
+		return buf;
+	}
+	if (strlen(name) >= IFNAMSIZ) {
+		close(*fd);
+		return "Invalid interface name";
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
-		*err = errno;
-		close(fd);
-		return -1;
+	if (ioctl(*fd, TUNSETIFF, &ifr) < 0 || ioctl(*fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		e = errno;
+		close(*fd);
+		snprintf(buf, size,
+			 "Error while creating ifreq structure: %s (os error %d). Invalid TUN/TAP "
+			 "Backend provided by %s. Check our documentation on setting up the "
+			 "network devices.",
+			 os_error(e), e, name);
+		return buf;
 	}
-	return fd;
+	return NULL;
 }
 
 static struct answer put_net(cJSON *body)
@@ -488,7 +500,9 @@ static struct answer put_net(cJSON *body)
 	const char *mac_text = str(body, "guest_mac");
 	unsigned char mac[6];
 	struct net *n = NULL;
-	int i, fd, e;
+	const char *err;
+	char why[512];
+	int i, fd;
 
 	if (mac_text && parse_mac(mac_text, mac) < 0)
 		return fault("An error occurred when deserializing the json body of a request: "
@@ -509,16 +523,11 @@ static struct answer put_net(cJSON *body)
 		*n = vm.nets[--vm.nnets];
 		n = NULL;
 	}
-	if (strlen(dev) >= IFNAMSIZ || (fd = tap_open(dev, &e)) < 0) {
-		if (strlen(dev) >= IFNAMSIZ)
-			e = EINVAL;
-		return fault(
-		    "Network config error: Could not create the network device: Open tap "
-		    "device failed: Error while creating ifreq structure: %s (os error %d). "
-		    "Invalid TUN/TAP Backend provided by %s. Check our documentation on "
-		    "setting up the network devices.",
-		    os_error(e), e, dev);
-	}
+	err = tap_open(dev, &fd, why, sizeof(why));
+	if (err)
+		return fault("Network config error: Could not create the network device: Open tap "
+			     "device failed: %s",
+			     err);
 	if (vm.nnets == MAX_NETS) {
 		close(fd);
 		return fault("Network config error: the stand-in holds at most %d interfaces",

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -191,7 +192,8 @@ int unix_listen(const char *path)
 /* The guest command in a PID namespace of its own under a small init, so
  * that it all dies at once, however the stand-in dies (as a guest dies with
  * its VMM): the stand-in -> C (dies with it) -> init, PID 1 (dies with C,
- * and the namespace with it) -> /bin/sh -c CMD. */
+ * and the namespace with it) -> /bin/sh -c CMD. A mount namespace gives it
+ * its own /proc. */
 static pid_t spawn_guest(const char *cmd)
 {
 	pid_t c = fork(), init, sh;
@@ -200,12 +202,17 @@ static pid_t spawn_guest(const char *cmd)
 	if (c != 0)
 		return c;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (unshare(CLONE_NEWPID) < 0 || (init = fork()) < 0)
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0 || (init = fork()) < 0)
 		_exit(127);
 	if (init > 0)
 		_exit(waitpid(init, &status, 0) == init && WIFEXITED(status) ? WEXITSTATUS(status)
 									     : 1);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The guest's /proc shows the guest's processes (the rest of the file
+	 * system is the host's). */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		_exit(127);
 	sh = fork();
 	if (sh == 0) {
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);

@@ -191,10 +191,32 @@ static void unexpected(char *buf, size_t size, const cJSON *v, const struct text
 	else if (cJSON_IsObject(v))
 		snprintf(buf, size, "map");
 	else if (memchr(t->s + start, '.', end - start) || memchr(t->s + start, 'e', end - start) ||
-		 memchr(t->s + start, 'E', end - start))
-		snprintf(buf, size, "floating point `%g`", v->valuedouble);
-	else
+		 memchr(t->s + start, 'E', end - start)) {
+		/* serde writes a float with a decimal point (WithDecimalPoint). */
+		char num[64];
+
+		int digits;
+
+		/* the shortest text that reads back the same, as Rust's */
+		for (digits = 1; digits < 17; digits++) {
+			snprintf(num, sizeof(num), "%.*g", digits, v->valuedouble);
+			if (strtod(num, NULL) == v->valuedouble)
+				break;
+		}
+		if (digits == 17)
+			snprintf(num, sizeof(num), "%.17g", v->valuedouble);
+		snprintf(buf, size, "floating point `%s%s`", num, strpbrk(num, ".eni") ? "" : ".0");
+	} else
 		snprintf(buf, size, "integer `%.*s`", (int)(end - start), t->s + start);
+}
+
+/* The Rust struct's name of a definition (serde's "expected struct X"). */
+static const char *rust_name(const char *def)
+{
+	const char *name =
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(schema_definition(def), "rust"));
+
+	return name ? name : def;
 }
 
 static const char *expecting(const cJSON *field)
@@ -204,7 +226,7 @@ static const char *expecting(const cJSON *field)
 	const char *ref = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(field, "ref"));
 
 	if (ref) {
-		snprintf(buf, sizeof(buf), "struct %s", ref);
+		snprintf(buf, sizeof(buf), "struct %s", rust_name(ref));
 		return buf;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(field, "enum"))
@@ -470,7 +492,8 @@ int schema_check(const char *def, const char *text, size_t len, int patch, cJSON
 		if (!cJSON_IsObject(body)) {
 			unexpected(found, sizeof(found), body, &t, start, skip_value(&t, start));
 			*message = serde_error(&t, skip_value(&t, start) - 1,
-					       "invalid type: %s, expected struct %s", found, def);
+					       "invalid type: %s, expected struct %s", found,
+					       rust_name(def));
 			cJSON_Delete(body);
 			return -1;
 		}
