@@ -57,6 +57,11 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EMBER_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS) -lcmocka
 
+# The agent's test client (tests/agent/), on the same lib objects as ember-vm.
+$(BUILD)/tests/agent-client: tests/agent/agent-client.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EMBER_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS)
+
 # The Firecracker stand-in for the tests (tests/firecracker/README); never installed.
 STANDIN_SRCS := $(sort $(wildcard tests/firecracker/*.c))
 standin: $(BUILD)/standin/firecracker
@@ -66,11 +71,6 @@ $(BUILD)/standin/firecracker: $(STANDIN_SRCS) tests/firecracker/standin.h tests/
 	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 		-DSTANDIN_SCHEMA='"$(abspath tests/firecracker/schema.json)"' $(shell pkg-config --cflags libcjson) \
 		$(LDFLAGS) -o $@ $(STANDIN_SRCS) $(shell pkg-config --libs libcjson) -pthread
-
-# The agent's test client (tests/agent/), on the same lib objects as ember-vm.
-$(BUILD)/tests/agent-client: tests/agent/agent-client.c $(LIB_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EMBER_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS)
 
 install: $(BUILD)/ember
 	install -d $(DESTDIR)$(PREFIX)/bin

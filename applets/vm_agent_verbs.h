@@ -38,6 +38,8 @@ int vm_timeout_ms(const char *what, const char *arg);
 #define VM_AGENT_USAGE_CODES                                                              \
 	"  exec: the command's exit status, 128+N when signal N ended it, 124 when\n"         \
 	"  --timeout did; a command that cannot start (no such program: 1) or an\n"          \
-	"  agent that cannot be reached exits with ember's own codes\n"
+	"  agent that cannot be reached exits with ember's own codes; exec, cp, ping,\n"     \
+	"  wait: 100 also a VM without vsock, 102 a VM not running, 111 the agent\n"          \
+	"  not answering\n"
 
 #endif

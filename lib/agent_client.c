@@ -94,6 +94,23 @@ static cJSON *next_reply(struct agent_reader *r, int timeout_ms, const char *op)
 	return o;
 }
 
+/* Send REQ; when the agent has closed the connection already, the reason is
+ * the line it left (a refusal past its connection bound): that error. */
+static int send_request(int fd, const cJSON *req, struct agent_reader *r, const char *op, struct agent_err *ae)
+{
+	struct error_saved saved;
+	cJSON *o;
+
+	if (agent_send(fd, req) == 0)
+		return 0;
+	error_save(&saved);
+	o = next_reply(r, 100, op);
+	if (!o || !agent_said_no(o, op, ae))
+		error_restore(&saved);
+	cJSON_Delete(o);
+	return -1;
+}
+
 static void clear(struct agent_err *ae)
 {
 	if (ae)
@@ -113,7 +130,7 @@ int agent_client_ping(int fd, int timeout_ms, struct agent_ping *p, struct agent
 		return -1;
 	req = cJSON_CreateObject();
 	cJSON_AddStringToObject(req, "op", "ping");
-	if (agent_send(fd, req) < 0)
+	if (send_request(fd, req, &r, "ping", ae) < 0)
 		goto out;
 	o = next_reply(&r, timeout_ms, "ping");
 	if (!o || agent_said_no(o, "ping", ae))
@@ -152,9 +169,10 @@ int agent_client_wait(const char *uds, unsigned port, int timeout_ms, struct age
 			return 0;
 		}
 		close(fd);
-		if (now_ms() + HVSOCK_RETRY_MS > deadline)
+		left = (int)(deadline - now_ms());
+		if (left <= 0)
 			break;
-		poll(NULL, 0, HVSOCK_RETRY_MS);
+		poll(NULL, 0, left < HVSOCK_RETRY_MS ? left : HVSOCK_RETRY_MS);
 	}
 	error_code(EXIT_TEMP, "the agent did not answer on '%s' port %u: waited %.1f s", uds, port,
 		   (now_ms() - start) / 1000.0);
@@ -308,7 +326,7 @@ int agent_client_exec(int fd, const struct agent_exec_spec *spec, agent_output_f
 		error_errno("unable to allocate an exec's buffers");
 		goto out;
 	}
-	if (agent_send(fd, req) < 0)
+	if (send_request(fd, req, &r, "exec", ae) < 0)
 		goto out;
 	for (;;) {
 		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
@@ -407,7 +425,7 @@ int agent_client_read_file(int fd, const char *path, long long offset, long long
 		cJSON_AddNumberToObject(req, "offset", (double)offset);
 	if (length >= 0)
 		cJSON_AddNumberToObject(req, "length", (double)length);
-	if (agent_send(fd, req) < 0)
+	if (send_request(fd, req, &r, "read_file", ae) < 0)
 		goto out;
 	for (;;) {
 		o = next_reply(&r, -1, "read_file");
@@ -473,7 +491,7 @@ int agent_client_write_file(int fd, const char *path, int mode, int src_fd, agen
 		snprintf(m, sizeof(m), "%04o", (unsigned)mode & 07777);
 		cJSON_AddStringToObject(req, "mode", m);
 	}
-	if (agent_send(fd, req) < 0)
+	if (send_request(fd, req, &r, "write_file", ae) < 0)
 		goto out;
 	for (;;) {
 		/* an early answer is an error (the agent drops what follows) */

@@ -3,7 +3,8 @@
  * the socket, the pipes are not read, so a slow host slows the child), stdin
  * from frames, a timeout that ends the whole group, and the end as soon as
  * the child is reaped and its pipes are at EOF, or 500 ms after it is
- * reaped whatever holds the pipes. */
+ * reaped whatever holds the pipes. A host that goes away (its end of the
+ * stream, or a hang-up) takes the command's whole group with it. */
 #include "agent_conn.h"
 
 #include <errno.h>
@@ -50,7 +51,7 @@ struct run {
 	/* stdin: decoded bytes waiting for the pipe */
 	char *stdin_buf;
 	size_t stdin_off, stdin_len;
-	int stdin_eof;    /* the end frame came (or the host stopped writing) */
+	int stdin_eof;    /* the end frame came */
 	int stdin_broken; /* the child closed its stdin: frames are dropped */
 	int status, reaped, timed_out, killed, lingered;
 	long long start, deadline, kill_at, reaped_at;
@@ -264,11 +265,8 @@ static void take_stdin(struct run *x)
 
 	while (!x->failed && !x->stdin_eof && x->stdin_off == x->stdin_len) {
 		rc = agent_reader_line(&x->c->in, &line, &n);
-		if (rc == AGENT_NONE) {
-			if (x->c->in.eof)
-				x->stdin_eof = 1; /* the host shut its side: no more stdin */
+		if (rc == AGENT_NONE)
 			break;
-		}
 		if (rc == AGENT_TOO_LONG) {
 			agent_err_set(&x->err, "E2BIG", 0, "a line is longer than %d bytes", AGENT_LINE_MAX);
 			x->failed = 1;
@@ -399,10 +397,10 @@ static int pump(struct run *x)
 		}
 		if (p[0].revents & (POLLHUP | POLLERR))
 			return -1;
-		if (p[0].revents & POLLIN) {
-			if (agent_reader_fill(&c->in) < 0)
-				return -1;
-		}
+		/* the end of the host's stream is the host gone, even when only
+		 * half of it is closed (what a proxy in between may pass on) */
+		if ((p[0].revents & POLLIN) && agent_reader_fill(&c->in) <= 0)
+			return -1;
 		if (p[0].revents & POLLOUT) {
 			ssize_t w = send(c->fd, c->frame + x->line_off, x->line_len - x->line_off,
 					 MSG_NOSIGNAL | MSG_DONTWAIT);

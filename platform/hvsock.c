@@ -112,7 +112,7 @@ static int attempt(const char *path, unsigned port, long long deadline, int *fdp
 
 int hvsock_connect(const char *path, unsigned port, int timeout_ms)
 {
-	long long start = now_ms(), deadline = start + (timeout_ms > 0 ? timeout_ms : 0);
+	long long start = now_ms(), deadline = start + (timeout_ms > 0 ? timeout_ms : 0), left;
 	int fd = -1, rc;
 
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
@@ -123,9 +123,11 @@ int hvsock_connect(const char *path, unsigned port, int timeout_ms)
 			return fd;
 		if (rc == ATTEMPT_FAIL)
 			return -1;
-		if (now_ms() + HVSOCK_RETRY_MS > deadline)
+		left = deadline - now_ms();
+		if (left <= 0)
 			break;
-		poll(NULL, 0, HVSOCK_RETRY_MS);
+		/* the last try at the deadline itself */
+		poll(NULL, 0, (int)(left < HVSOCK_RETRY_MS ? left : HVSOCK_RETRY_MS));
 	}
 	error_code(EXIT_TEMP, "the agent did not answer on '%s' port %u: waited %.1f s", path, port,
 		   (now_ms() - start) / 1000.0);

@@ -15,8 +15,10 @@
  *     read REMOTE LOCAL         LOCAL written whole (a temporary file renamed)
  *                               with the remote mode; prints "size mode bytes"
  *     write LOCAL REMOTE [MODE] prints the bytes written
- *     raw N                     send stdin verbatim (while reading), print N
- *                               reply lines (fewer if the agent closes)
+ *     raw N [FILE]              send FILE (default stdin) verbatim while
+ *                               reading, print N reply lines (fewer if the
+ *                               agent closes; 111 after --timeout-ms of
+ *                               silence)
  *     flood N                   N connections at once, a ping on each, one
  *                               reply each: prints "ok=X busy=Y other=Z"
  *     hold                      send stdin verbatim, then keep the
@@ -239,13 +241,17 @@ static int cmd_write(const char *local, const char *remote, const char *mode)
 }
 
 /* Send stdin verbatim while printing up to N reply lines. */
-static int cmd_raw(int lines, int hold)
+static int cmd_raw(int lines, int hold, const char *file)
 {
 	struct agent_reader r;
 	char buf[65536], *line;
 	size_t n, off = 0, len = 0;
-	int fd = dial(), in_open = 1, printed = 0, rc;
+	int fd = dial(), in_open = 1, printed = 0, rc, in = 0;
 
+	if (file && (in = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+		error_errno("unable to open '%s'", file);
+		die();
+	}
 	if (agent_reader_init(&r, fd) < 0)
 		die();
 	while (printed < lines || in_open || off < len) {
@@ -265,11 +271,16 @@ static int cmd_raw(int lines, int hold)
 		if (off < len)
 			p[0].events |= POLLOUT;
 		else if (in_open)
-			p[1].fd = 0;
+			p[1].fd = in;
 		if (r.eof)
 			p[0].events &= ~POLLIN;
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		rc = poll(p, 2, hold ? -1 : timeout_ms);
+		if (rc < 0 && errno != EINTR)
 			break;
+		if (rc == 0) {
+			error_code(EXIT_TEMP, "no reply within %d ms (%d of %d lines)", timeout_ms, printed, lines);
+			die();
+		}
 		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !r.eof && agent_reader_fill(&r) < 0)
 			break;
 		if (p[0].revents & POLLOUT) {
@@ -281,7 +292,7 @@ static int cmd_raw(int lines, int hold)
 				off += (size_t)w;
 		}
 		if (p[1].revents) {
-			ssize_t got = read(0, buf, sizeof(buf));
+			ssize_t got = read(in, buf, sizeof(buf));
 
 			if (got <= 0)
 				in_open = 0;
@@ -371,11 +382,11 @@ int main(int argc, char **argv)
 		return cmd_read(argv[1], argv[2]);
 	if (strcmp(argv[0], "write") == 0 && (argc == 3 || argc == 4))
 		return cmd_write(argv[1], argv[2], argc == 4 ? argv[3] : NULL);
-	if (strcmp(argv[0], "raw") == 0 && argc == 2)
-		return cmd_raw(atoi(argv[1]), 0);
+	if (strcmp(argv[0], "raw") == 0 && (argc == 2 || argc == 3))
+		return cmd_raw(atoi(argv[1]), 0, argc == 3 ? argv[2] : NULL);
 	if (strcmp(argv[0], "flood") == 0 && argc == 2)
 		return cmd_flood(atoi(argv[1]));
 	if (strcmp(argv[0], "hold") == 0)
-		return cmd_raw(0, 1);
+		return cmd_raw(0, 1, NULL);
 	usage();
 }

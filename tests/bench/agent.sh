@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# ember-agent through hybrid vsock (the stand-in's, with the agent as its
+# guest) against the references the issue names:
+# - an exec round trip of `true` (tests/agent/agent-client: CONNECT 1024,
+#   the exec, its result) against `ssh` (OpenSSH, key auth) to an sshd in
+#   the same network namespace, as the median of per-round ratios over
+#   interleaved rounds (tests/bench/interleave.c). Goal <= 0.1.
+# - file copy throughput of a 256 MiB file each way (write_file, read_file)
+#   against a plain byte copy through the same hybrid vsock socket (CONNECT
+#   to a guest port where a copier writes or reads the file: the limit).
+#   Goal >= 0.7 of it.
+# Run in a network namespace of its own; it never fails on a time.
+set -u
+if [ -z "${BENCH_IN_NETNS:-}" ]; then
+	BENCH_IN_NETNS=1 exec unshare -n -- bash "$0" "$@"
+fi
+ip link set lo up
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
+STANDIN=$BUILD/standin/firecracker
+CLIENT=$BUILD/tests/agent-client
+T=${BENCH_TMP:-$(mktemp -d)}/agent
+mkdir -p "$T/bin"
+for x in "$STANDIN" "$CLIENT"; do
+	[ -x "$x" ] || { echo "agent: $x missing (make standin $BUILD/tests/agent-client)"; exit 1; }
+done
+[ -x "$T/../interleave" ] || cc -O2 -o "$T/../interleave" "$here/interleave.c" || exit 1
+ln -sf "$EMBER" "$T/bin/ember-agent"
+export PATH="$T/bin:$PATH"
+PY=/usr/bin/python3
+pids=()
+made_run_sshd=
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	[ -z "$made_run_sshd" ] || rmdir /run/sshd 2>/dev/null
+}
+trap cleanup EXIT
+
+# the guest: the agent, and a plain copier on vsock port 9 (the reference)
+COPIER='import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen()
+while True:
+    c, _ = s.accept()
+    f = c.makefile("rb")
+    mode, path = f.readline().decode().split()
+    if mode == "in":
+        with open(path, "wb") as out:
+            while True:
+                b = f.read1(1 << 20)
+                if not b:
+                    break
+                out.write(b)
+        c.sendall(b"done\n")
+    else:
+        with open(path, "rb") as src:
+            c.sendfile(src)
+    c.close()'
+SOCK=$T/api.sock V=$T/v.sock
+head -c 4096 /dev/zero >"$T/vmlinux"
+EMBER_STANDIN_GUEST="$PY -c '$COPIER' \"\$EMBER_STANDIN_VSOCK_DIR/9\" & exec ember-agent serve --uds \"\$EMBER_STANDIN_VSOCK_DIR/1024\"" \
+	"$STANDIN" --api-sock "$SOCK" --id bench >"$T/standin.log" 2>&1 &
+pids+=($!)
+for ((i = 0; i < 100; i++)); do [ -S "$SOCK" ] && break; sleep 0.05; done
+api() { curl -sS -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X PUT "http://localhost$1" -d "$2"; }
+api /boot-source "{\"kernel_image_path\":\"$T/vmlinux\",\"boot_args\":\"console=ttyS0\"}" >/dev/null
+api /vsock "{\"guest_cid\":3,\"uds_path\":\"$V\"}" >/dev/null
+api /actions '{"action_type":"InstanceStart"}' >/dev/null
+"$CLIENT" --hvsock "$V" --timeout-ms 10000 wait >/dev/null || { echo "agent: the agent did not come up"; exit 1; }
+
+## exec round trip against ssh
+if [ ! -d /run/sshd ]; then mkdir -p /run/sshd && made_run_sshd=1; fi
+ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey" && ssh-keygen -q -t ed25519 -N '' -f "$T/userkey" || exit 1
+cp "$T/userkey.pub" "$T/authorized_keys"
+cat >"$T/sshd_config" <<EOF2
+Port 2222
+ListenAddress 127.0.0.1
+HostKey $T/hostkey
+AuthorizedKeysFile $T/authorized_keys
+PermitRootLogin yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile $T/sshd.pid
+EOF2
+/usr/sbin/sshd -D -e -f "$T/sshd_config" 2>"$T/sshd.log" &
+pids+=($!)
+SSH=(ssh -q -i "$T/userkey" -p 2222 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes root@127.0.0.1 true)
+for ((i = 0; i < 100; i++)); do "${SSH[@]}" 2>/dev/null && break; sleep 0.05; done
+"${SSH[@]}" || { echo "agent: sshd did not answer: $(tail -3 "$T/sshd.log")"; exit 1; }
+rounds=${BENCH_ROUNDS:-21} reps=${BENCH_REPS:-5}
+read -r a_us s_us ratio < <("$T/../interleave" "$rounds" "$reps" "$CLIENT" --hvsock "$V" exec -- true -- "${SSH[@]}")
+printf 'agent: exec true round trip: %.0f us; ssh true: %.0f us; ratio agent/ssh (median of %d interleaved rounds of %d): %sx (goal <= 0.1x)\n' \
+	"$a_us" "$s_us" "$rounds" "$reps" "$ratio"
+
+## copy throughput against a plain copy through the same socket
+size=$((256 * 1024 * 1024))
+head -c "$size" /dev/urandom >"$T/f256"
+mbs() { awk -v b="$size" -v ns="$1" 'BEGIN { printf "%.0f", b / (ns / 1e9) / 1e6 }'; }
+now() { date +%s%N; }
+# plain: CONNECT 9, a header line, then the bytes (the copier answers "done")
+plain() { # in|out PATH [LOCAL]
+	$PY - "$V" "$@" <<'EOF2'
+import socket, sys
+v, mode, path = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX)
+s.connect(v)
+s.sendall(b"CONNECT 9\n")
+line = b""
+while not line.endswith(b"\n"):
+    line += s.recv(1)
+s.sendall(("%s %s\n" % (mode, path)).encode())
+if mode == "in":
+    with open(sys.argv[4], "rb") as f:
+        s.sendfile(f)
+    s.shutdown(socket.SHUT_WR)
+    assert s.makefile("rb").readline() == b"done\n"
+else:
+    with open(sys.argv[4], "wb") as out:
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            out.write(b)
+EOF2
+}
+best() { # the best of 3 runs of CMD..., in ns
+	local b=0 t0 t1 i
+	for i in 1 2 3; do
+		t0=$(now)
+		"$@" >/dev/null || return 1
+		t1=$(now)
+		if [ "$b" = 0 ] || [ $((t1 - t0)) -lt "$b" ]; then b=$((t1 - t0)); fi
+	done
+	echo "$b"
+}
+w_ns=$(best "$CLIENT" --hvsock "$V" write "$T/f256" "$T/g-agent")
+pw_ns=$(best plain in "$T/g-plain" "$T/f256")
+r_ns=$(best "$CLIENT" --hvsock "$V" read "$T/g-agent" "$T/h-agent")
+pr_ns=$(best plain out "$T/g-plain" "$T/h-plain")
+cmp -s "$T/f256" "$T/h-agent" || echo "agent: the copy back differs!"
+wr=$(awk -v a="$pw_ns" -v b="$w_ns" 'BEGIN { printf "%.2f", a / b }')
+rr=$(awk -v a="$pr_ns" -v b="$r_ns" 'BEGIN { printf "%.2f", a / b }')
+echo "agent: cp in (write_file) 256 MiB: $(mbs "$w_ns") MB/s; plain copy: $(mbs "$pw_ns") MB/s; ratio ${wr} (goal >= 0.7)"
+echo "agent: cp out (read_file) 256 MiB: $(mbs "$r_ns") MB/s; plain copy: $(mbs "$pr_ns") MB/s; ratio ${rr} (goal >= 0.7)"
