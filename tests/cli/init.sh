@@ -28,7 +28,7 @@ tree() {
 }
 
 ## dispatch
-applets=$(printf 'ember-%s\n' cidalloc init ipalloc nat pool reconcile tap vm)
+applets=$(printf 'ember-%s\n' agent cidalloc init ipalloc nat pool reconcile tap vm)
 check "bare ember lists the applets" 0 "$applets" ember
 check "ember --list lists the same" 0 "$applets" ember --list
 check "an unknown applet exits 127" 127 "" ember nope

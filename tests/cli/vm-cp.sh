@@ -27,6 +27,11 @@ is "  byte-exact here" "$(sha "$L/back")" "$(sha "$L/big")"
 is "  its mode kept" "$(stat -c %a "$L/back")" 751
 check "-j" 0 "{\"src\":\"vm1:$G/big\",\"dst\":\"$L/back\",\"bytes\":104857600,\"mode\":\"0751\"}" \
 	ember-vm -j cp "vm1:$G/big" "$L/back"
+script -qec "ember-vm cp '$L/big' 'vm1:$G/tty'" /dev/null >"$T_TMP/tty.out" 2>&1
+like "on a terminal: a progress bar for a large file" "$(tr '\r' '\n' <"$T_TMP/tty.out" | grep '%' | tail -n 1)" \
+	"[[]##############################[]] 100% 100.0 MiB *MiB/s"
+ember-vm cp "$L/big" "vm1:$G/notty" 2>"$T_TMP/notty.err" >/dev/null
+is "  none when stderr is not one" "$(cat "$T_TMP/notty.err")" ""
 mkdir "$L/dir"
 check "into a local directory: the file of the guest path's name" 0 "*" ember-vm cp "vm1:$G/big" "$L/dir"
 is "  there" "$(sha "$L/dir/big")" "$(sha "$L/big")"
