@@ -57,6 +57,11 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EMBER_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS) -lcmocka
 
+# The agent's test client (tests/agent/), on the same lib objects as ember-vm.
+$(BUILD)/tests/agent-client: tests/agent/agent-client.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EMBER_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(EMBER_LDLIBS)
+
 # The Firecracker stand-in for the tests (tests/firecracker/README); never installed.
 STANDIN_SRCS := $(sort $(wildcard tests/firecracker/*.c))
 standin: $(BUILD)/standin/firecracker
@@ -90,7 +95,7 @@ demo:
 
 # The groups make check runs: unit tests, CLI tests, then the kernel tests.
 KERNEL_GROUP := $(if $(SKIP_KERNEL),'skip:kernel tests: $(SKIP_KERNEL)','scripts/kernel-test $(BUILD)')
-check-all: $(BUILD)/ember $(UNIT_BINS) $(BUILD)/standin/firecracker
+check-all: $(BUILD)/ember $(UNIT_BINS) $(BUILD)/standin/firecracker $(BUILD)/tests/agent-client
 	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/run $(UNIT_BINS) \
 		$(sort $(wildcard tests/cli/*.sh)) $(if $(wildcard scripts/kernel-test),$(KERNEL_GROUP))
 

@@ -1,0 +1,292 @@
+/* The agent's pure parts: base64 (strict), the request parser, frames, the
+ * line reader's bounds, and the hybrid vsock's OK line. */
+#include "unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent_client.h"
+#include "agent_request.h"
+#include "base64.h"
+#include "hvsock.h"
+
+static void base64_vectors(void **state)
+{
+	static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+	static const char *const coded[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	char enc[16], dec[16];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 7; i++) {
+		assert_int_equal(base64_encode(plain[i], strlen(plain[i]), enc), strlen(coded[i]));
+		assert_string_equal(enc, coded[i]);
+		assert_int_equal(base64_decode(coded[i], strlen(coded[i]), dec), strlen(plain[i]));
+		assert_memory_equal(dec, plain[i], strlen(plain[i]));
+	}
+}
+
+static void base64_binary_round_trip(void **state)
+{
+	unsigned char in[1000], out[1000];
+	char enc[BASE64_LEN(1000) + 1];
+	size_t n, i;
+
+	(void)state;
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(i * 37 + 11);
+	for (n = 0; n < sizeof(in); n += 7) {
+		size_t len = base64_encode(in, n, enc);
+
+		assert_int_equal(len, BASE64_LEN(n));
+		assert_int_equal(base64_decode(enc, len, out), n);
+		assert_memory_equal(in, out, n);
+	}
+}
+
+static void base64_strict(void **state)
+{
+	static const char *const bad[] = {"Zg=",  "Zg", "Z===", "Zg==Zg==", "Zh==", "Zm9=", "Zm9v!A==",
+					  "Zm 9", "=Zg=", "Zm=v", "Zg\n=", "-_8="};
+	char dec[16];
+	int i;
+
+	(void)state;
+	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
+		assert_int_equal(base64_decode(bad[i], strlen(bad[i]), dec), -1);
+}
+
+static int parse(const char *s, struct agent_request *r, struct agent_err *e)
+{
+	memset(e, 0, sizeof(*e));
+	return agent_request_parse(s, strlen(s), r, e);
+}
+
+static void request_ops(void **state)
+{
+	struct agent_request r;
+	struct agent_err e;
+
+	(void)state;
+	assert_int_equal(parse("{\"op\":\"ping\",\"id\":7}", &r, &e), 0);
+	assert_int_equal(r.op, AGENT_OP_PING);
+	assert_int_equal(r.id->valueint, 7);
+	agent_request_release(&r);
+	assert_int_equal(parse("{\"op\":\"exec\",\"argv\":[\"ls\",\"-l\"],\"env\":{\"A\":\"b\"},\"cwd\":\"/tmp\","
+			       "\"stdin\":true,\"timeout_ms\":1500}",
+			       &r, &e),
+			 0);
+	assert_string_equal(r.argv[0], "ls");
+	assert_string_equal(r.argv[1], "-l");
+	assert_null(r.argv[2]);
+	assert_string_equal(r.cwd, "/tmp");
+	assert_int_equal(r.stdin_frames, 1);
+	assert_int_equal(r.timeout_ms, 1500);
+	agent_request_release(&r);
+	assert_int_equal(parse("{\"op\":\"exec\",\"command\":\"echo hi\"}", &r, &e), 0);
+	assert_string_equal(r.argv[0], "/bin/sh");
+	assert_string_equal(r.argv[1], "-c");
+	assert_string_equal(r.argv[2], "echo hi");
+	agent_request_release(&r);
+	assert_int_equal(parse("{\"op\":\"read_file\",\"path\":\"/x\",\"offset\":3,\"length\":4}", &r, &e), 0);
+	assert_int_equal(r.offset, 3);
+	assert_int_equal(r.length, 4);
+	agent_request_release(&r);
+	assert_int_equal(parse("{\"op\":\"write_file\",\"path\":\"/x\",\"mode\":\"0751\"}", &r, &e), 0);
+	assert_int_equal(r.mode, 0751);
+	agent_request_release(&r);
+	assert_int_equal(parse("  {\"op\":\"status\"}  \r", &r, &e), 0);
+	agent_request_release(&r);
+}
+
+static void request_refusals(void **state)
+{
+	static const struct {
+		const char *line, *code, *message;
+		int keeps_id;
+	} cases[] = {
+		{"nope", "EBADREQ", "invalid JSON at byte 0", 0},
+		{"[1]", "EBADREQ", "a request is a JSON object", 0},
+		{"{\"op\":\"ping\"} x", "EBADREQ", "invalid JSON: more after the object at byte 14", 0},
+		{"{\"id\":1}", "EBADREQ", "a request needs 'op'", 1},
+		{"{\"id\":1,\"op\":3}", "EBADREQ", "'op' must be a string", 1},
+		{"{\"id\":\"a\",\"op\":\"fly\"}", "EUNKNOWNOP", "unknown op 'fly'", 1},
+		{"{\"id\":{},\"op\":\"ping\"}", "EBADREQ", "'id' must be a number or a string of at most 256 bytes", 0},
+		{"{\"op\":\"exec\"}", "EBADREQ", "exec needs 'argv' or 'command'", 0},
+		{"{\"op\":\"exec\",\"argv\":\"ls\"}", "EBADREQ", "'argv' must be an array of strings", 0},
+		{"{\"op\":\"exec\",\"argv\":[1]}", "EBADREQ", "'argv' must be an array of strings", 0},
+		{"{\"op\":\"exec\",\"argv\":[]}", "EINVAL", "'argv' must not be empty", 0},
+		{"{\"op\":\"exec\",\"argv\":[\"a\"],\"command\":\"b\"}", "EBADREQ", "exec takes 'argv' or 'command', not both", 0},
+		{"{\"op\":\"exec\",\"argv\":[\"a\"],\"env\":[]}", "EBADREQ", "'env' must be an object of strings", 0},
+		{"{\"op\":\"exec\",\"argv\":[\"a\"],\"env\":{\"A\":1}}", "EBADREQ", "'env' must be an object of strings", 0},
+		{"{\"op\":\"exec\",\"argv\":[\"a\"],\"env\":{\"A=B\":\"c\"}}", "EINVAL",
+		 "an 'env' name must be non-empty, without '='", 0},
+		{"{\"op\":\"exec\",\"argv\":[\"a\"],\"timeout_ms\":\"5\"}", "EBADREQ",
+		 "'timeout_ms' must be a non-negative integer", 0},
+		{"{\"op\":\"exec\",\"argv\":[\"a\"],\"timeout_ms\":-1}", "EBADREQ",
+		 "'timeout_ms' must be a non-negative integer", 0},
+		{"{\"op\":\"exec\",\"argv\":[\"a\"],\"timeout_ms\":1.5}", "EBADREQ",
+		 "'timeout_ms' must be a non-negative integer", 0},
+		{"{\"op\":\"exec\",\"argv\":[\"a\"],\"stdin\":1}", "EBADREQ", "'stdin' must be true or false", 0},
+		{"{\"op\":\"exec\",\"argv\":[\"a\"],\"cwd\":7}", "EBADREQ", "'cwd' must be a string", 0},
+		{"{\"op\":\"read_file\"}", "EBADREQ", "read_file needs 'path'", 0},
+		{"{\"op\":\"read_file\",\"path\":5}", "EBADREQ", "'path' must be a string", 0},
+		{"{\"op\":\"read_file\",\"path\":\"\"}", "EINVAL", "'path' must not be empty", 0},
+		{"{\"op\":\"write_file\",\"path\":\"/x\",\"mode\":\"abc\"}", "EBADREQ",
+		 "'mode' must be an octal string such as \"0644\"", 0},
+		{"{\"op\":\"write_file\",\"path\":\"/x\",\"mode\":\"17777\"}", "EBADREQ",
+		 "'mode' must be an octal string such as \"0644\"", 0},
+		{"{\"op\":\"write_file\",\"path\":\"/x\",\"mode\":420}", "EBADREQ", "'mode' must be a string", 0},
+	};
+	struct agent_request r;
+	struct agent_err e;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(parse(cases[i].line, &r, &e), -1);
+		assert_string_equal(e.code, cases[i].code);
+		assert_string_equal(e.message, cases[i].message);
+		assert_int_equal(e.errnum, 0);
+		assert_int_equal(r.id != NULL, cases[i].keeps_id);
+		agent_request_release(&r);
+	}
+}
+
+static void frames(void **state)
+{
+	static char raw[AGENT_RAW_MAX];
+	char *big;
+	struct agent_err e;
+	long n;
+	int eof;
+
+	(void)state;
+	n = agent_frame_parse("{\"stdin\":\"aGk=\"}", 16, "stdin", "stdin_eof", raw, &eof, &e);
+	assert_int_equal(n, 2);
+	assert_memory_equal(raw, "hi", 2);
+	assert_int_equal(eof, 0);
+	n = agent_frame_parse("{\"stdin_eof\":true}", 18, "stdin", "stdin_eof", raw, &eof, &e);
+	assert_int_equal(n, 0);
+	assert_int_equal(eof, 1);
+	assert_int_equal(agent_frame_parse("{\"stdin\":\"aGk\"}", 15, "stdin", "stdin_eof", raw, &eof, &e), -1);
+	assert_string_equal(e.message, "'stdin' is not valid base64");
+	assert_int_equal(agent_frame_parse("{\"stdin\":5}", 11, "stdin", "stdin_eof", raw, &eof, &e), -1);
+	assert_string_equal(e.code, "EBADREQ");
+	assert_int_equal(agent_frame_parse("{\"x\":1}", 7, "stdin", "stdin_eof", raw, &eof, &e), -1);
+	assert_string_equal(e.message, "expected a 'stdin' or 'stdin_eof' frame");
+	/* one character past a frame's 512 KiB */
+	big = malloc(AGENT_FRAME_MAX + 32);
+	n = sprintf(big, "{\"data\":\"");
+	memset(big + n, 'A', AGENT_FRAME_MAX + 4);
+	strcpy(big + n + AGENT_FRAME_MAX + 4, "\"}");
+	assert_int_equal(agent_frame_parse(big, strlen(big), "data", "eof", raw, &eof, &e), -1);
+	assert_string_equal(e.code, "E2BIG");
+	/* exactly 512 KiB is a frame */
+	strcpy(big + n + AGENT_FRAME_MAX, "\"}");
+	assert_int_equal(agent_frame_parse(big, strlen(big), "data", "eof", raw, &eof, &e), AGENT_RAW_MAX);
+	free(big);
+}
+
+static void frame_lines(void **state)
+{
+	static char raw[AGENT_RAW_MAX], back[AGENT_RAW_MAX];
+	size_t size = agent_frame_size(AGENT_RAW_MAX);
+	char *buf = malloc(size);
+	cJSON *id = cJSON_CreateString("x1");
+	struct agent_err e;
+	long len, n;
+	int eof, i;
+
+	(void)state;
+	for (i = 0; i < AGENT_RAW_MAX; i++)
+		raw[i] = (char)(i * 7);
+	len = agent_frame(id, "data", raw, AGENT_RAW_MAX, buf, size);
+	assert_true(len > 0);
+	assert_int_equal(buf[len - 1], '\n');
+	assert_memory_equal(buf, "{\"id\":\"x1\",\"data\":\"", 19);
+	n = agent_frame_parse(buf, (size_t)len - 1, "data", "eof", back, &eof, &e);
+	assert_int_equal(n, AGENT_RAW_MAX);
+	assert_memory_equal(raw, back, AGENT_RAW_MAX);
+	cJSON_Delete(id);
+	free(buf);
+}
+
+/* The reader: lines in order, a line past 1 MiB dropped whole, then on. */
+static void reader_bounds(void **state)
+{
+	struct agent_reader r;
+	int sv[2];
+	char *line, *big;
+	size_t n;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	if (pid == 0) {
+		size_t len = 2 * AGENT_LINE_MAX;
+
+		close(sv[0]);
+		big = malloc(len + 1);
+		memset(big, 'x', len);
+		big[len] = '\n';
+		assert_int_equal(write(sv[1], "a\n\nb\n", 5), 5);
+		assert_int_equal(agent_write_all(sv[1], big, len + 1), 0);
+		assert_int_equal(write(sv[1], "c\n", 2), 2);
+		_exit(0);
+	}
+	close(sv[1]);
+	assert_int_equal(agent_reader_init(&r, sv[0]), 0);
+	assert_int_equal(agent_read_line(&r, 5000, &line, &n), AGENT_LINE);
+	assert_string_equal(line, "a");
+	assert_int_equal(agent_read_line(&r, 5000, &line, &n), AGENT_LINE);
+	assert_int_equal(n, 0);
+	assert_int_equal(agent_read_line(&r, 5000, &line, &n), AGENT_LINE);
+	assert_string_equal(line, "b");
+	assert_int_equal(agent_read_line(&r, 5000, &line, &n), AGENT_TOO_LONG);
+	assert_int_equal(agent_read_line(&r, 5000, &line, &n), AGENT_LINE);
+	assert_string_equal(line, "c");
+	assert_int_equal(agent_read_line(&r, 5000, &line, &n), AGENT_NONE);
+	agent_reader_release(&r);
+	close(sv[0]);
+}
+
+static void ok_line(void **state)
+{
+	(void)state;
+	assert_true(hvsock_ok_line("OK 1073741825\n", 14));
+	assert_true(hvsock_ok_line("OK 1\n", 5));
+	assert_false(hvsock_ok_line("OK \n", 4));
+	assert_false(hvsock_ok_line("OK 12", 5));
+	assert_false(hvsock_ok_line("ok 12\n", 6));
+	assert_false(hvsock_ok_line("OK 1x\n", 6));
+	assert_false(hvsock_ok_line("OK  12\n", 7));
+	assert_false(hvsock_ok_line("OK 123456789012345\n", 19));
+}
+
+static void exit_codes(void **state)
+{
+	(void)state;
+	assert_int_equal(agent_client_exit_code("ENOENT"), 1);
+	assert_int_equal(agent_client_exit_code("EACCES"), 102);
+	assert_int_equal(agent_client_exit_code("EISDIR"), 102);
+	assert_int_equal(agent_client_exit_code("EBADREQ"), 100);
+	assert_int_equal(agent_client_exit_code("EBUSY"), 111);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(base64_vectors),   cmocka_unit_test(base64_binary_round_trip),
+		cmocka_unit_test(base64_strict),    cmocka_unit_test(request_ops),
+		cmocka_unit_test(request_refusals), cmocka_unit_test(frames),
+		cmocka_unit_test(frame_lines),      cmocka_unit_test(reader_bounds),
+		cmocka_unit_test(ok_line),          cmocka_unit_test(exit_codes),
+	};
+
+	return UNIT_RUN(tests);
+}
