@@ -350,7 +350,7 @@ static int wait_ms(struct run *x)
 		SOONER(x->reaped_at + LINGER_MS);
 	if (!x->reaped && x->pidfd < 0)
 		SOONER(t + 20); /* no pidfd (before Linux 5.3): look now and then */
-	if (x->lingered)
+	if (x->lingered && x->line_off == x->line_len && (x->out[0] >= 0 || x->out[1] >= 0))
 		SOONER(t); /* drain what is there, then end */
 #undef SOONER
 	if (next < 0)

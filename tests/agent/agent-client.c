@@ -1,13 +1,13 @@
 /* agent-client: a small client of ember-agent for the tests and for people,
  * built on lib/agent_client.c (what ember-vm's verbs call).
  *
- *   agent-client (--uds PATH | --hvsock PATH [--port N]) [--timeout-ms N] CMD ...
+ *   agent-client (--uds PATH | --hvsock PATH | --vsock CID) [--port N] [--timeout-ms N] CMD ...
  *     ping                      "ok VERSION PROTOCOL"
  *     wait                      ping again until it answers or --timeout-ms
  *                               (--hvsock only)
  *     status                    the reply line
  *     exec [--stdin] [--env K=V]... [--cwd DIR] [--limit-ms N] [--result FILE]
- *          (--command STRING | -- ARGV...)
+ *          (--command STRING | [--] ARGV...)
  *                               output streamed to ours; exit status the
  *                               command's (128 + N for signal N, 124 timed
  *                               out); FILE gets "exit_code signal timed_out
@@ -35,11 +35,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <linux/vm_sockets.h>
+
 #include "agent_client.h"
 #include "error.h"
 #include "hvsock.h"
 
-static const char *uds, *hvsock;
+static const char *uds, *hvsock, *vsock_cid;
 static unsigned port = AGENT_PORT;
 static int timeout_ms = 5000;
 
@@ -53,7 +55,7 @@ static void die(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: agent-client (--uds PATH | --hvsock PATH [--port N]) [--timeout-ms N] CMD ...\n");
+	fprintf(stderr, "usage: agent-client (--uds PATH | --hvsock PATH | --vsock CID) [--port N] [--timeout-ms N] CMD ...\n");
 	exit(100);
 }
 
@@ -66,6 +68,17 @@ static int dial(void)
 		fd = hvsock_connect(hvsock, port, timeout_ms);
 		if (fd < 0)
 			die();
+		return fd;
+	}
+	if (vsock_cid) {
+		/* a real AF_VSOCK connection (vsock_loopback: CID 1) */
+		struct sockaddr_vm vm = {.svm_family = AF_VSOCK, .svm_cid = (unsigned)atol(vsock_cid), .svm_port = port};
+
+		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&vm, sizeof(vm)) < 0) {
+			error_errno("unable to connect to vsock %s:%u", vsock_cid, port);
+			die();
+		}
 		return fd;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", uds);
@@ -154,8 +167,10 @@ static int cmd_exec(int argc, char **argv)
 			result = argv[++i];
 		else if (strcmp(argv[i], "--command") == 0 && i + 1 < argc)
 			spec.command = argv[++i];
-		else if (strcmp(argv[i], "--") == 0) {
-			spec.argv = (const char *const *)argv + i + 1;
+		else if (strcmp(argv[i], "--") == 0 || argv[i][0] != '-') {
+			/* the command's argv: after "--", or from the first word
+			 * that is no option */
+			spec.argv = (const char *const *)argv + i + (argv[i][0] == '-');
 			break;
 		} else
 			usage();
@@ -359,6 +374,8 @@ int main(int argc, char **argv)
 			uds = argv[i + 1];
 		else if (strcmp(argv[i], "--hvsock") == 0)
 			hvsock = argv[i + 1];
+		else if (strcmp(argv[i], "--vsock") == 0)
+			vsock_cid = argv[i + 1];
 		else if (strcmp(argv[i], "--port") == 0)
 			port = (unsigned)atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--timeout-ms") == 0)
@@ -366,7 +383,7 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if ((!uds && !hvsock) || i >= argc)
+	if ((!uds && !hvsock && !vsock_cid) || i >= argc)
 		usage();
 	argc -= i;
 	argv += i;

@@ -59,6 +59,7 @@ while True:
     else:
         with open(path, "rb") as src:
             c.sendfile(src)
+    f.close()  # the file object holds the socket open too
     c.close()'
 SOCK=$T/api.sock V=$T/v.sock
 head -c 4096 /dev/zero >"$T/vmlinux"
@@ -90,11 +91,11 @@ PidFile $T/sshd.pid
 EOF2
 /usr/sbin/sshd -D -e -f "$T/sshd_config" 2>"$T/sshd.log" &
 pids+=($!)
-SSH=(ssh -q -i "$T/userkey" -p 2222 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes root@127.0.0.1 true)
+SSH=("$(command -v ssh)" -q -i "$T/userkey" -p 2222 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes root@127.0.0.1 true)
 for ((i = 0; i < 100; i++)); do "${SSH[@]}" 2>/dev/null && break; sleep 0.05; done
 "${SSH[@]}" || { echo "agent: sshd did not answer: $(tail -3 "$T/sshd.log")"; exit 1; }
 rounds=${BENCH_ROUNDS:-21} reps=${BENCH_REPS:-5}
-read -r a_us s_us ratio < <("$T/../interleave" "$rounds" "$reps" "$CLIENT" --hvsock "$V" exec -- true -- "${SSH[@]}")
+read -r a_us s_us ratio < <("$T/../interleave" "$rounds" "$reps" "$CLIENT" --hvsock "$V" exec true -- "${SSH[@]}")
 printf 'agent: exec true round trip: %.0f us; ssh true: %.0f us; ratio agent/ssh (median of %d interleaved rounds of %d): %sx (goal <= 0.1x)\n' \
 	"$a_us" "$s_us" "$rounds" "$reps" "$ratio"
 
