@@ -80,7 +80,7 @@ start=$(date +%s%N)
 check "a background grandchild holding the pipes: exec returns" 0 "" \
 	ember-vm exec vm1 -- sh -c 'echo $$ >'"$T_TMP/pg2"'; sleep 60 &'
 ms=$((($(date +%s%N) - start) / 1000000))
-ok "  within a second, not after the grandchild (${ms} ms)" test "$ms" -lt 1000
+ok "  at once, not after the grandchild's 60 s (${ms} ms; the agent lingers 500 ms)" test "$ms" -lt 10000
 ember-vm exec vm1 -- kill -- -"$(cat "$T_TMP/pg2")" 2>/dev/null
 
 ## 32 at once
