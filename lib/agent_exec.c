@@ -372,15 +372,16 @@ static int pump(struct run *x)
 		if (x->failed)
 			return 0;
 		timers(x);
-		if (over(x))
-			return 0;
-		/* read output only while no frame waits for the socket */
-		if (x->line_off == x->line_len) {
+		/* after the linger: what the pipes hold now, then they close
+		 * (output is read only while no frame waits for the socket) */
+		if (x->lingered && x->line_off == x->line_len) {
 			for (i = 0; i < 2; i++) {
-				if (x->out[i] >= 0 && x->lingered && read_output(x, i))
+				if (x->out[i] >= 0 && read_output(x, i))
 					break;
 			}
 		}
+		if (over(x))
+			return 0;
 		p[0] = (struct pollfd){.fd = c->fd, .events = agent_reader_room(&c->in) ? POLLIN : 0};
 		if (x->line_off < x->line_len)
 			p[0].events |= POLLOUT;
