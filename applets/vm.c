@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "vm.h"
+#include "vm_agent_verbs.h"
 
 static struct vm_request req;
 static const char *no_rootfs, *read_only, *no_net, *no_vsock;
@@ -16,6 +17,7 @@ enum {
 	O_KERNEL, O_ROOTFS, O_NO_ROOTFS, O_READ_ONLY, O_INITRD, O_BOOT_ARGS, O_VCPUS, O_MEMORY,
 	O_DRIVE, O_TAP, O_GUEST_IP, O_HOST_IP, O_NO_NET, O_MAC, O_MTU, O_CID, O_NO_VSOCK,
 	O_TIMEOUT, O_WAIT, O_FORCE, O_ALL, O_STATE,
+	O_ENV, O_CWD, O_STDIN, /* exec (applets/vm_agent_verbs.c) */
 };
 
 static const struct opt options[] = {
@@ -44,27 +46,44 @@ static const struct opt options[] = {
     [O_NO_VSOCK] = {"no-vsock", NULL, "create: no vsock, even if NAME holds a CID", &no_vsock, 0, NULL},
     [O_TIMEOUT] = {"timeout", "S",
 		   "start: for the socket and each request (default 5);\n"
-		   "stop: for the exit after Ctrl-Alt-Del (default 10)",
+		   "stop: for the exit after Ctrl-Alt-Del (default 10);\n"
+		   "exec: the command's (then SIGTERM to its group, 2 s,\n"
+		   "SIGKILL; exit 124); wait: for the agent (default 30)",
 		   &timeout_arg, 0, NULL},
-    [O_WAIT] = {"wait", "S", "start: not yet (needs the guest agent)", &wait_arg, 0, NULL},
+    [O_WAIT] = {"wait", "S", "start: then wait up to S seconds for the agent's ping", &wait_arg, 0, NULL},
     [O_FORCE] = {"force", NULL, "stop: SIGKILL at once; delete: stop a running VM first", &force, 0, NULL},
     [O_ALL] = {"all", NULL, "stop, delete: every VM of this installation", &all, 0, NULL},
     [O_STATE] = {"state", "STATE", "list: created, starting, running, stopped or failed", &state_arg, 0, NULL},
+    [O_ENV] = {"env", "K=V", "exec: set K in the command's environment (repeatable)", vm_exec_env,
+	       VM_EXEC_ENV_MAX, &vm_exec_n_env},
+    [O_CWD] = {"cwd", "DIR", "exec: the command's working directory in the guest", &vm_exec_cwd, 0, NULL},
+    [O_STDIN] = {"stdin", NULL, "exec (also -i): forward stdin to the command, binary-safe", &vm_exec_stdin, 0,
+		 NULL},
 };
 
-/* --timeout S: seconds (a fraction allowed), more than 0, at most a day. */
-static int timeout_ms(void)
+/* WHAT (--timeout, --wait) S: seconds (a fraction allowed), more than 0, at
+ * most a day; not given: 0. */
+int vm_timeout_ms(const char *what, const char *arg)
 {
 	char *end;
 	double s;
 
-	if (!timeout_arg)
+	if (!arg)
 		return 0;
-	s = strtod(timeout_arg, &end);
-	if (end == timeout_arg || *end || !(s > 0) || s > 86400)
-		xusage("--timeout '%s' is not a number of seconds (more than 0, at most 86400)",
-		       timeout_arg);
+	s = strtod(arg, &end);
+	if (end == arg || *end || !(s > 0) || s > 86400)
+		xusage("%s '%s' is not a number of seconds (more than 0, at most 86400)", what, arg);
 	return s * 1000 < 1 ? 1 : (int)(s * 1000);
+}
+
+static int timeout_ms(void)
+{
+	return vm_timeout_ms("--timeout", timeout_arg);
+}
+
+const char *vm_timeout_arg(void)
+{
+	return timeout_arg;
 }
 
 /* The reason as a line can carry it: control characters become blanks. */
@@ -173,8 +192,7 @@ static int do_start(struct install *in, int argc, char **argv)
 	int rc;
 
 	(void)argc;
-	if (wait_arg)
-		xusage("--wait needs the guest agent, which this ember-vm cannot reach yet");
+	vm_timeout_ms("--wait", wait_arg); /* a bad value refused before the start */
 	rc = vm_start(in, argv[0], &o, &v);
 	if (common.verbose && o.own_ms > 0)
 		fprintf(stderr, "%s: start of '%s': %.2f ms waiting for Firecracker, %.2f ms of its own\n",
@@ -183,6 +201,7 @@ static int do_start(struct install *in, int argc, char **argv)
 		vm_release(&v);
 		xdie(0);
 	}
+	vm_start_wait(in, argv[0], wait_arg);
 	print_vm(&v);
 	vm_release(&v);
 	return 0;
@@ -346,7 +365,8 @@ static const struct verb verbs[] = {
 	     "parameters: succeed and print it"},
     {.name = "start", .operands = "NAME", .opts = OPT(O_TIMEOUT) | OPT(O_WAIT),
      .flags = V_INSTALL | V_CHANGE, .run = do_start,
-     .help = "spawn Firecracker and configure it; running already: succeed"},
+     .help = "spawn Firecracker and configure it; running already: succeed;\n"
+	     "--wait S: then wait for the guest agent's ping"},
     {.name = "stop", .operands = "[NAME]", .opts = OPT(O_FORCE) | OPT(O_TIMEOUT) | OPT(O_ALL),
      .flags = V_INSTALL | V_CHANGE, .run = do_stop,
      .help = "Ctrl-Alt-Del, then SIGKILL after the timeout; --all: every\n"
@@ -362,6 +382,19 @@ static const struct verb verbs[] = {
 	     "Firecracker says (GET /)"},
     {.name = "hosts", .operands = "", .flags = V_INSTALL, .run = do_hosts,
      .help = "'IP NAME' per running VM with an address (dnsmasq --addn-hosts)"},
+    {.name = "exec", .operands = "NAME", .opts = OPT(O_TIMEOUT) | OPT(O_ENV) | OPT(O_CWD) | OPT(O_STDIN),
+     .flags = V_INSTALL | V_REST, .run = vm_do_exec, .rest = "CMD [ARG...]",
+     .heading = "the guest agent (vsock port 1024):",
+     .help = "run CMD in the guest, its output streamed; exit status the\n"
+	     "guest's (128+N for signal N, 124 for --timeout); -j: one\n"
+	     "JSON document instead"},
+    {.name = "cp", .operands = "SRC DST", .flags = V_INSTALL, .run = vm_do_cp,
+     .help = "NAME:PATH LOCAL or LOCAL NAME:PATH: copy a file, atomically\n"
+	     "at both ends, its mode kept"},
+    {.name = "ping", .operands = "NAME", .flags = V_INSTALL, .run = vm_do_ping,
+     .help = "ask the agent for its version and uptime"},
+    {.name = "wait", .operands = "NAME", .opts = OPT(O_TIMEOUT), .flags = V_INSTALL, .run = vm_do_wait,
+     .help = "wait for the agent to answer a ping (default 30 s)"},
     {0},
 };
 
@@ -377,6 +410,7 @@ static const struct applet applet = {
     "    initrd boot_args read_only drives mac host_ip mtu api_sock vsock_uds\n"
     "    started fc_state fc_id\n"
     "  delete: name deleted   hosts: ip name\n"
+    VM_AGENT_USAGE_OUTPUT
     "\n"
     "environment:\n"
     "  EMBER_FIRECRACKER   the Firecracker binary (default: firecracker on PATH)\n"
@@ -385,10 +419,12 @@ static const struct applet applet = {
     "  0 ok   1 no such VM   100 usage or bad input (also what Firecracker refuses)\n"
     "  101 corrupt state   102 refused (exists with other parameters; running; a\n"
     "  process answers on its socket)   111 system failure, Firecracker failing or\n"
-    "  not answering (retry may work)\n",
+    "  not answering (retry may work)\n"
+    VM_AGENT_USAGE_CODES,
 };
 
 int vm_main(int argc, char **argv)
 {
+	vm_stdin_short(argc, argv);
 	return xrun(&applet, argc, argv);
 }

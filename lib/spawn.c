@@ -17,6 +17,7 @@
 #include "error.h"
 #include "lock.h"
 
+extern char **environ;
 int spawn_verbose;
 
 static long long now_ms(void)

@@ -1,7 +1,8 @@
 /* interleave ROUNDS REPS A... -- B...: start A then B, REPS times each per
  * round, for ROUNDS rounds (interleaved, so drift hits both alike); print the
  * median time per start of each and the median of the per-round ratios A/B.
- * Output is discarded. Times are wall clock. */
+ * Output is discarded. Times are wall clock. INTERLEAVE_SEP, when set, is
+ * the separator instead of "--" (for an A that has "--" of its own). */
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
 {
 	double *ta, *tb, *ratio;
 	char **a, **b;
+	const char *sep = getenv("INTERLEAVE_SEP");
 	int rounds, reps, i;
 
 	if (argc < 6) {
@@ -71,7 +73,7 @@ int main(int argc, char **argv)
 	rounds = atoi(argv[1]);
 	reps = atoi(argv[2]);
 	a = argv + 3;
-	for (i = 3; i < argc && strcmp(argv[i], "--") != 0; i++)
+	for (i = 3; i < argc && strcmp(argv[i], sep ? sep : "--") != 0; i++)
 		;
 	if (i >= argc - 1)
 		return 2;

@@ -9,7 +9,7 @@
 COMMON="state-dir json quiet verbose help version"
 # The applets built on the command table (the stubs still print their own usage).
 APPLETS=$(for a in $(ember --list); do ember "${a#ember-}" --help | grep -q '^options:' &&
-	ember "${a#ember-}" --help | grep -Eq '^  [a-z]+ .*' && [ "$a" != ember-vm ] && echo "$a"; done)
+	ember "${a#ember-}" --help | grep -Eq '^  [a-z]+ .*' && echo "$a"; done)
 
 # help_verbs APPLET: one line per verb: "verb --opt --opt ..." (from its synopsis)
 help_verbs() {

@@ -237,9 +237,9 @@ bad "a drive without =" 100 "--drive '$ROOTFS' is not ID=PATH\\[:ro\\]" ember-vm
 bad "a drive id twice" 100 "drive id 'd' is given twice" ember-vm create x --kernel "$KERNEL" --no-rootfs --drive "d=$ROOTFS" --drive "d=$ROOTFS:ro"
 bad "a drive called rootfs" 100 "drive id 'rootfs' is the root drive's" ember-vm create x --kernel "$KERNEL" --no-rootfs --drive "rootfs=$ROOTFS"
 bad "a missing drive" 100 "unable to read the drive '/nope'*" ember-vm create x --kernel "$KERNEL" --no-rootfs --drive "d=/nope:ro"
-bad "a start option given to create" 100 "--timeout goes with 'start' and 'stop'" ember-vm create x --kernel "$KERNEL" --no-rootfs --timeout 3
+bad "a start option given to create" 100 "--timeout goes with 'start', 'stop'" ember-vm create x --kernel "$KERNEL" --no-rootfs --timeout 3
 bad "a create option given to start" 100 "--kernel goes with 'create'" ember-vm start x --kernel "$KERNEL"
-bad "--wait, for now" 100 "--wait needs the guest agent*" ember-vm start x --wait 5
+bad "a bad --wait" 100 "--wait '0' is not a number of seconds*" ember-vm start x --wait 0
 bad "a zero --timeout" 100 "--timeout '0' is not a number of seconds*" ember-vm start x --timeout 0
 bad "stop with a NAME and --all" 100 "stop needs a NAME or --all" ember-vm stop x --all
 bad "an unknown verb" 100 "unknown verb 'boot'" ember-vm boot x
