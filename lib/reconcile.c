@@ -104,6 +104,7 @@ struct pass {
 	long long now;
 	struct vm_records vms; /* by name */
 	struct owners gone;    /* owners whose runtime phase 1 tears down */
+	int killed_starting;   /* a recorded VM's Firecracker was killed: its runtime is now dead */
 	struct step *steps;
 	int n, cap;
 };
@@ -325,11 +326,12 @@ static int run_mark_stopped(struct pass *p, struct step *s)
 static int run_kill(struct pass *p, struct step *s)
 {
 	struct vm v, t;
-	int rc, fd;
+	int rc, fd, recorded;
 
 	rc = vm_now(p, s->owner, &v);
 	if (rc < 0)
 		return -1;
+	recorded = rc == 1;
 	if (rc == 1 && v.alive && v.pid == s->pid && v.state == VM_RUNNING) {
 		vm_release(&v);
 		return 1; /* its start finished meanwhile: it is the VM's now */
@@ -356,6 +358,7 @@ static int run_kill(struct pass *p, struct step *s)
 		if (rc < 0)
 			return -1;
 		crash_point("reconcile-firecracker-killed");
+		p->killed_starting |= recorded;
 	}
 	return vm_cleanup(p->in, &t);
 }
@@ -1038,16 +1041,18 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int reconcile_run(struct install *in, const struct reconcile_opts *o, reconcile_report_fn report, void *ctx,
-		  struct reconcile_summary *s)
+/* One listing and its plan, carried out. *AGAIN is set when it killed the
+ * Firecracker of a recorded VM (a start that died half-way): what that
+ * VM's death leaves (its runtime, its record's state) is only seen by a
+ * fresh listing. */
+static int pass_once(struct install *in, const struct reconcile_opts *o, reconcile_report_fn report, void *ctx,
+		     struct reconcile_summary *s, int *again)
 {
 	struct pass p;
 	struct runtime r;
-	long long t0 = now_ms();
 	struct timespec ts;
 	int i, first, rc = -1;
 
-	memset(s, 0, sizeof(*s));
 	memset(&p, 0, sizeof(p));
 	memset(&r, 0, sizeof(r));
 	p.in = in;
@@ -1095,13 +1100,37 @@ int reconcile_run(struct install *in, const struct reconcile_opts *o, reconcile_
 		i = j;
 	}
 	rc = 0;
+	*again = p.killed_starting;
 out:
-	s->duration_ms = (double)(now_ms() - t0);
 	runtime_release(&r);
 	steps_release(&p);
 	free(p.gone.v);
 	free(p.seen.v);
 	free(p.kept.v);
 	vm_records_release(&p.vms);
+	return rc;
+}
+
+int reconcile_run(struct install *in, const struct reconcile_opts *o, reconcile_report_fn report, void *ctx,
+		  struct reconcile_summary *s)
+{
+	struct reconcile_summary more;
+	long long t0 = now_ms();
+	int again = 0, rc, k;
+
+	memset(s, 0, sizeof(*s));
+	rc = pass_once(in, o, report, ctx, s, &again);
+	/* the pass converges by itself: once more over what its kills left,
+	 * which the first listing saw alive (a dry run kills nothing) */
+	if (rc == 0 && again && !o->dry_run) {
+		memset(&more, 0, sizeof(more));
+		rc = pass_once(in, o, report, ctx, &more, &again);
+		for (k = 0; k < RK_KINDS; k++)
+			s->count[k] += more.count[k];
+		s->failed += more.failed;
+		s->young = more.young;
+		s->faulty = more.faulty;
+	}
+	s->duration_ms = (double)(now_ms() - t0);
 	return rc;
 }

@@ -170,9 +170,9 @@ if ember-vm list >/dev/null 2>&1; then
 	P9=$(pgrep -f -- "--api-sock $SA/vms/vm9/firecracker.sock" | head -1)
 	PIDS+=("$P9")
 	ok "its Firecracker lives on" alive "$P9"
-	check "the pass kills it" 0 "firecracker vm9 pid:$P9 kill ok" ember-reconcile
+	check "the pass kills it and, in the same pass, marks the VM stopped" 0 "firecracker vm9 pid:$P9 kill ok
+vm vm9 no-handles-and-no-process mark-stopped ok" ember-reconcile
 	ok "it is gone" test "$(alive "$P9" && echo y)" = ""
-	check "the next pass marks the VM stopped" 0 "vm vm9 no-handles-and-no-process mark-stopped ok" ember-reconcile
 	check "and the one after is empty" 0 "" ember-reconcile
 else
 	skip "a start killed right after the spawn" "the ember-vm applet is not built on this branch"
