@@ -90,12 +90,36 @@ static int pool_release_owner(struct install *in, const char *owner)
 	return rc <= 0 ? rc : pool_volume_delete(in, owner, &v, &found);
 }
 
+/* A VM's runtime is its Firecracker: stopped at once (a reconcile or a
+ * teardown has no guest to wait for). Its record stays. */
+static int vm_teardown_owner(struct install *in, const char *owner)
+{
+	struct vm_stop_opts o = {1, 0, 0};
+	struct vm v;
+	int rc = vm_stop(in, owner, &o, &v);
+
+	vm_release(&v);
+	return rc < 0 ? -1 : 0;
+}
+
+static int vm_release_owner(struct install *in, const char *owner)
+{
+	struct vm v;
+	int deleted, rc = vm_delete(in, owner, 1, &v, &deleted);
+
+	vm_release(&v);
+	return rc < 0 ? -1 : 0;
+}
+
+/* vm has no installation-wide teardown: deinit refuses while VMs are
+ * registered (subsys_deinit). */
 const struct subsystem subsystems[] = {
 	{"ipalloc", &ipalloc_tables, NULL, NULL, ipalloc_release_owner, NULL},
 	{"cidalloc", &cidalloc_tables, NULL, NULL, cidalloc_release_owner, NULL},
 	{"tap", &tap_tables, tap_names, tap_release_owner, tap_release_owner, tap_teardown},
 	{"nat", &nat_tables, nat_names, nat_release_owner, nat_release_owner, nat_teardown},
 	{"pool", &pool_tables, pool_names, pool_teardown_owner, pool_release_owner, pool_teardown},
+	{"vm", &vm_tables, NULL, vm_teardown_owner, vm_release_owner, NULL},
 };
 
 const int subsystem_count = ARRAY_SIZE(subsystems);

@@ -71,11 +71,11 @@ static const char *owners(const char *name)
 
 static void every_subsystem_in_order(void **state)
 {
-	static const char *const order[] = {"ipalloc", "cidalloc", "tap", "nat", "pool"};
+	static const char *const order[] = {"ipalloc", "cidalloc", "tap", "nat", "pool", "vm"};
 	int i;
 
 	(void)state;
-	assert_int_equal(subsystem_count, 5);
+	assert_int_equal(subsystem_count, 6);
 	for (i = 0; i < subsystem_count; i++) {
 		assert_string_equal(subsystems[i].name, order[i]);
 		assert_non_null(subsystems[i].tables);
@@ -84,6 +84,8 @@ static void every_subsystem_in_order(void **state)
 	assert_non_null(find("tap")->teardown);
 	assert_non_null(find("tap")->teardown_owner);
 	assert_null(find("ipalloc")->teardown_owner); /* an address is no host object */
+	assert_non_null(find("vm")->teardown_owner);     /* its Firecracker */
+	assert_null(find("vm")->teardown);               /* deinit refuses while VMs are registered */
 }
 
 static void owners_with_creation_times(void **state)
@@ -125,6 +127,17 @@ static void owners_with_creation_times(void **state)
 	assert_string_equal(owners("tap"), "vm3@t");
 	assert_string_equal(owners("nat"), "vm3@t");
 	assert_string_equal(owners("pool"), "vm3@t"); /* an image is no one's */
+	assert_int_equal(db_exec(db, "INSERT INTO vms (name, kernel, read_only, boot_args, vcpus, memory, drives,"
+				     " api_sock, state, created) VALUES ('vm3', '/k', 0, '', 1, 128, '[]', '/s',"
+				     " 'stopped', 1700000000)"),
+			 0);
+	assert_string_equal(owners("vm"), "vm3@t");
+	/* a stopped VM's runtime is nothing to tear down; releasing it deletes its record */
+	assert_int_equal(find("vm")->teardown_owner(&in, "vm3"), 0);
+	assert_string_equal(owners("vm"), "vm3@t");
+	assert_int_equal(find("vm")->release_owner(&in, "vm3"), 0);
+	assert_string_equal(owners("vm"), "");
+	assert_int_equal(find("vm")->release_owner(&in, "vm3"), 0); /* absent: 0 */
 
 	/* release one owner */
 	assert_int_equal(find("ipalloc")->release_owner(&in, "vm1"), 0);
