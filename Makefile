@@ -51,7 +51,7 @@ $(BUILD)/ember: $(OBJS) Makefile
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h platform/*.h applets/*.h) applets/applets.def
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EMBER_CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(CFLAGS) $(EMBER_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
