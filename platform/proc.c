@@ -1,7 +1,6 @@
 #include "proc.h"
+#include "proc_scan.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "array.h"
 #include "error.h"
 #include "file.h"
 
@@ -101,57 +99,35 @@ int proc_args_have(const char *args, size_t len, const char *option, const char 
 	return 0;
 }
 
+struct find {
+	const char *value;
+	pid_t pid;
+	int found;
+};
+
+static int found_one(pid_t pid, unsigned long long start_time, const char *value, void *ctx)
+{
+	struct find *f = ctx;
+
+	(void)start_time;
+	if (!f->found && strcmp(value, f->value) == 0) {
+		f->pid = pid;
+		f->found = 1;
+	}
+	return 0;
+}
+
+/* One walk of /proc, as the reconcile's scan: the topmost process whose
+ * OPTION is VALUE exactly (a forked helper shares its parent's arguments). */
 int proc_find(const char *option, const char *value, pid_t *pid)
 {
-	struct proc_stat st;
-	pid_t *found = NULL;
-	int n = 0, cap = 0, i, j, rc = 0;
-	struct dirent *d;
-	char *args;
-	size_t len;
-	DIR *dir;
+	struct find f = {value, 0, 0};
 
-	dir = opendir("/proc");
-	if (!dir)
-		return error_errno("unable to read /proc");
-	while ((d = readdir(dir))) {
-		pid_t p;
-
-		if (!isdigit((unsigned char)d->d_name[0]))
-			continue;
-		p = (pid_t)atoi(d->d_name);
-		rc = proc_cmdline(p, &args, &len);
-		if (rc < 0) {
-			/* gone meanwhile, or not ours to read */
-			error_clear();
-			continue;
-		}
-		if (proc_args_have(args, len, option, value)) {
-			if (array_reserve(&found, &cap, n, sizeof(*found)) < 0) {
-				free(args);
-				rc = -1;
-				goto out;
-			}
-			found[n++] = p;
-		}
-		free(args);
-	}
-	rc = 0;
-	for (i = 0; i < n && !rc; i++) {
-		if (proc_stat(found[i], &st) < 0)
-			continue;
-		for (j = 0; j < n && found[j] != st.ppid; j++)
-			;
-		if (j == n) {
-			*pid = found[i];
-			rc = 1;
-		}
-	}
-	error_clear();
-out:
-	free(found);
-	closedir(dir);
-	return rc;
+	if (proc_scan(option, NULL, found_one, &f) < 0)
+		return -1;
+	if (f.found)
+		*pid = f.pid;
+	return f.found;
 }
 
 int proc_pidfd(pid_t pid)
