@@ -218,9 +218,9 @@ static const char *const schema[] = {
     " PRIMARY KEY (kind, name)) STRICT;",
     /* an import whose copy is whole: a crash after it completes the import */
     "ALTER TABLE pool_volume ADD COLUMN copied INTEGER NOT NULL DEFAULT 0;",
-    /* the creation time has one name in every table */
-    "ALTER TABLE pool_volume ADD COLUMN created INTEGER NOT NULL DEFAULT 0;"
-    "UPDATE pool_volume SET created = updated;",
+    /* the creation time has one name in every table (one step, two statements) */
+    ("ALTER TABLE pool_volume ADD COLUMN created INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE pool_volume SET created = updated;"),
 };
 
 /* The owners are those of the VM volumes. */
