@@ -204,3 +204,25 @@ done_testing() {
 	echo "1..$T_N"
 	[ "$T_FAILED" = 0 ]
 }
+
+# sanitized: 0 when $EMBER is an AddressSanitizer build. Its shadow memory
+# and quarantine make a process's peak memory say nothing of ember's own, and
+# it maps the sanitizer runtime (libasan, libubsan, libgcc_s, libstdc++).
+sanitized() { ldd "$EMBER" 2>/dev/null | grep -q libasan; }
+# under_64m TITLE KB: a peak memory bound, asserted on a plain build only.
+under_64m() {
+	if sanitized; then
+		skip "$1" "a sanitizer build's peak memory is its shadow and quarantine (checked on the plain build)"
+	else
+		ok "$1" test "${2:-999999}" -lt 65536
+	fi
+}
+# without_sanitizer LIBS: the space-separated library names of LIBS less the
+# sanitizer runtime, on a sanitizer build (plain builds: LIBS as they are).
+without_sanitizer() {
+	if sanitized; then
+		tr ' ' '\n' <<<"$1" | grep -vxE 'libasan|libubsan|libgcc_s|libstdc\+\+|' | tr '\n' ' '
+	else
+		printf '%s' "$1"
+	fi
+}
