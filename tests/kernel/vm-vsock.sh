@@ -86,8 +86,11 @@ check "CONNECT 1024 and a request in one write: OK <n>, then the agent's reply" 
 like "  OK with a port of the muxer's (2^30 and up), the request reached the guest" "$T_OUT" \
 	'OK 107374[0-9][0-9][0-9][0-9]
 {"id":7,"ok":true,*}'
+N=$(sed -n '1s/^OK //p' <<<"$T_OUT")
 check "CONNECT 1025 (nothing there): closed with no bytes" 0 "" \
 	"$CLIENT" --uds "$VSOCK" raw 1 "$T_TMP/connect-1025"
+check "  the next OK is two up: the refused CONNECT used a port (the muxer allocates it first)" 0 \
+	"OK $((N + 2))" "$CLIENT" --uds "$VSOCK" raw 1 "$T_TMP/connect-1024"
 ember-agent serve --port 1025 2>/dev/null &
 at_exit "kill $!"
 ok "  an agent on 1025" wait_until "'$CLIENT' --vsock 1 --port 1025 ping >/dev/null 2>&1"
