@@ -264,8 +264,10 @@ int nat_vm_rules(const struct install *in, const char *owner, const struct nat_p
 		     p->tap, p->uplink);
 	}
 	rule(r, &n, "filter", forward, token, "DROP", "-i %s", p->tap);
+	/* into the TAP: replies only; nothing new from outside (nor another guest) */
 	rule(r, &n, "filter", forward, token, "ACCEPT",
 	     "-d %s/32 -o %s -m conntrack --ctstate RELATED,ESTABLISHED", guest, p->tap);
+	rule(r, &n, "filter", forward, token, "DROP", "-o %s", p->tap);
 	rule(r, &n, "nat", post, token, "MASQUERADE", "-s %s/32 -o %s", guest, p->uplink);
 	return n;
 }

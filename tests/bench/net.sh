@@ -2,7 +2,7 @@
 # Network setup of one VM, in network namespaces of its own:
 #  1. per-VM setup + teardown: `ember-tap create` + `ember-nat up`, then
 #     `ember-nat down` + `ember-tap delete`, against the same link and the
-#     same six rules made the way Firecracker's network-setup guide makes
+#     same seven rules made the way Firecracker's network-setup guide makes
 #     them: one plain `ip` or `iptables` command per step (and per rule);
 #  2. `ember-nat up` + `down` of one VM in a namespace where 1,000 VMs of the
 #     installation are already up, against one where none is (goal <= 1.5x).
@@ -64,6 +64,7 @@ ref_rules() { # ref_rules -A|-D TAP GUEST
 	iptables -w "$1" FORWARD -s "$3/32" -i "$2" -o up0 -j ACCEPT
 	iptables -w "$1" FORWARD -i "$2" -j DROP
 	iptables -w "$1" FORWARD -d "$3/32" -o "$2" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+	iptables -w "$1" FORWARD -o "$2" -j DROP
 	iptables -w "$1" INPUT -i "$2" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 	iptables -w "$1" INPUT -i "$2" -j DROP
 	iptables -w -t nat "$1" POSTROUTING -s "$3/32" -o up0 -j MASQUERADE

@@ -4,7 +4,7 @@
 #  1. `ember-up NAME --rootfs FILE --kernel FILE` + `ember-down NAME --delete
 #     --force`, against the same VM made as Firecracker's getting-started
 #     guide makes it: `ip tuntap add`, `ip addr add`, `ip link set up`,
-#     ip_forward, the same six iptables rules one command each, the
+#     ip_forward, the same seven iptables rules one command each, the
 #     stand-in started and one `curl --unix-socket` per API request (logger,
 #     machine config, boot source, root drive, network interface, vsock,
 #     InstanceStart), then the reverse (SIGKILL, the sockets, the rules, the
@@ -71,6 +71,7 @@ rules() {
 	iptables -w "\$1" FORWARD -s 172.31.0.2/32 -i tapg -o up0 -j ACCEPT
 	iptables -w "\$1" FORWARD -i tapg -j DROP
 	iptables -w "\$1" FORWARD -d 172.31.0.2/32 -o tapg -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+	iptables -w "\$1" FORWARD -o tapg -j DROP
 	iptables -w "\$1" INPUT -i tapg -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 	iptables -w "\$1" INPUT -i tapg -j DROP
 	iptables -w -t nat "\$1" POSTROUTING -s 172.31.0.2/32 -o up0 -j MASQUERADE

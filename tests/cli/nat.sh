@@ -98,6 +98,7 @@ is "the filter table: chains, tagged jumps, a bucket, vm1's rules" "$(save | sed
 -A ember-$A-forward-$b1 -s 10.0.0.2/32 -i tapa -o up0 $C \"ember:$A:vm1\" -j ACCEPT
 -A ember-$A-forward-$b1 -i tapa $C \"ember:$A:vm1\" -j DROP
 -A ember-$A-forward-$b1 -d 10.0.0.2/32 -o tapa -m conntrack --ctstate RELATED,ESTABLISHED $C \"ember:$A:vm1\" -j ACCEPT
+-A ember-$A-forward-$b1 -o tapa $C \"ember:$A:vm1\" -j DROP
 -A ember-$A-input $J -j ember-$A-input-$b1
 -A ember-$A-input-$b1 -i tapa -m conntrack --ctstate RELATED,ESTABLISHED $C \"ember:$A:vm1\" -j ACCEPT
 -A ember-$A-input-$b1 -i tapa $C \"ember:$A:vm1\" -j DROP
@@ -154,11 +155,12 @@ check "another owner with vm1's address: 102" 102 "" ember-nat up vm5 --guest-ip
 is "nothing changed" "$(save)" "$before"
 check "up -j prints one object" 0 '{"owner":"vm2","guest_ip":"10.0.0.6","tap":"tapb","uplink":"wan1","allow":["192.0.2.0/24","198.51.100.0/24"],"state":"up"}' \
 	ember-nat up vm2 --guest-ip 10.0.0.6 --tap tapb --uplink wan1 --allow 198.51.100.0/24 --allow 192.0.2.0/24 --allow 198.51.100.0/24 -j
-is "an allowlist: one ACCEPT per block, then the TAP's DROP" "$(with_token "ember:$A:vm2" | grep forward)" \
+is "an allowlist: one ACCEPT per block, then the TAP's DROPs" "$(with_token "ember:$A:vm2" | grep forward)" \
 	"-A ember-$A-forward-$b2 -s 10.0.0.6/32 -d 192.0.2.0/24 -i tapb -o wan1 $C \"ember:$A:vm2\" -j ACCEPT
 -A ember-$A-forward-$b2 -s 10.0.0.6/32 -d 198.51.100.0/24 -i tapb -o wan1 $C \"ember:$A:vm2\" -j ACCEPT
 -A ember-$A-forward-$b2 -i tapb $C \"ember:$A:vm2\" -j DROP
--A ember-$A-forward-$b2 -d 10.0.0.6/32 -o tapb -m conntrack --ctstate RELATED,ESTABLISHED $C \"ember:$A:vm2\" -j ACCEPT"
+-A ember-$A-forward-$b2 -d 10.0.0.6/32 -o tapb -m conntrack --ctstate RELATED,ESTABLISHED $C \"ember:$A:vm2\" -j ACCEPT
+-A ember-$A-forward-$b2 -o tapb $C \"ember:$A:vm2\" -j DROP"
 check "the same blocks in another order are the same parameters" 0 "vm2 10.0.0.6 tapb wan1 192.0.2.0/24,198.51.100.0/24 up" \
 	ember-nat up vm2 --guest-ip 10.0.0.6 --tap tapb --uplink wan1 --allow 192.0.2.0/24 --allow 198.51.100.0/24
 check "-v prints the one restore transaction" 0 "*" ember-nat -v up vm10 --guest-ip 10.0.0.10 --tap tapc
@@ -201,7 +203,7 @@ check "no drift left" 0 "" ember-nat check
 
 ## exact tokens: vm1 is not vm10
 v10=$(with_token "ember:$A:vm10")
-is "vm10 has its six rules" "$(wc -l <<<"$v10")" 6
+is "vm10 has its seven rules" "$(wc -l <<<"$v10")" 7
 check "down vm1 prints what it was" 0 "vm1 10.0.0.2 tapa up0 - down" ember-nat down vm1
 is "vm1's rules are gone" "$(with_token "ember:$A:vm1")" ""
 is "vm10's are exactly as they were" "$(with_token "ember:$A:vm10")" "$v10"
@@ -257,13 +259,13 @@ for i in 1 2 3 4; do ember-nat -q up same --guest-ip 10.0.4.2 --tap tapb --uplin
 wait
 want=$(for i in $(seq 1 16); do echo "p$i 10.0.3.$((i * 4 + 2)) ct$i up0 - up"; done | sort; echo "same 10.0.4.2 tapb wan1 - up")
 check "every owner is up" 0 "$(sort <<<"$want")" bash -c "ember-nat list | sort"
-is "exactly 17 x 6 per-VM rules" "$(save | grep -c -- "--comment \"ember:c0c0:")" $((17 * 6))
+is "exactly 17 x 7 per-VM rules" "$(save | grep -c -- "--comment \"ember:c0c0:")" $((17 * 7))
 is "no rule twice" "$(save | grep -- "ember:c0c0" | sort | uniq -d)" ""
 is "no jump twice" "$(save | grep -- "--comment \"ember:c0c0\" -j" | sort | uniq -d)" ""
 is "three from the base chains" "$(save | grep -c -e "^-A INPUT .*ember:c0c0" -e "^-A FORWARD .*ember:c0c0" -e "^-A POSTROUTING .*ember:c0c0")" 3
 is "three per bucket in use" "$(save | grep -c -- "--comment \"ember:c0c0\" -j ember-c0c0-[a-z]*-[0-9a-f][0-9a-f]$")" \
 	$((3 * $(for o in $(seq 1 16) same; do o=${o/#[0-9]*/p$o}; bucket "$o"; done | sort -u | wc -l)))
-is "each owner's six" "$(for o in $(seq 1 16) same; do o=${o/#[0-9]*/p$o}; with_token "ember:c0c0:$o" | wc -l; done | sort -u)" 6
+is "each owner's seven" "$(for o in $(seq 1 16) same; do o=${o/#[0-9]*/p$o}; with_token "ember:c0c0:$o" | wc -l; done | sort -u)" 7
 check "and check agrees" 0 "" ember-nat check
 for i in $(seq 1 16); do ember-nat -q down p$i & done
 for i in 1 2 3 4; do ember-nat -q down same & done
@@ -285,18 +287,18 @@ restores() { grep -c -e "^+ iptables-$B-save" -e "^+ iptables-$B-restore" <<<"$T
 check "up of another owner in a bucket made before" 0 "$g 10.0.8.6 tapb up0 - up" ember-nat -v up $g --guest-ip 10.0.8.6 --tap tapb
 like "  asserts the jumps, appends its rules" "$T_ERR" "*-C ember-$F-forward $JF -j ember-$F-forward-$bf*-A ember-$F-forward-$bf -s 10.0.8.6/32*"
 is "  in one restore, reading only its chains" "$(restores) $(grep -c "^+ iptables-$B-save" <<<"$T_ERR")" "$([ "$B" = nft ] && echo "2 0" || echo "2 1")"
-is "  its six rules" "$(with_token "ember:$F:$g" | wc -l)" 6
+is "  its seven rules" "$(with_token "ember:$F:$g" | wc -l)" 7
 check "down: one restore deleting exactly its rules" 0 "$g 10.0.8.6 tapb up0 - down" ember-nat -v down $g
 is "  reading no rule" "$(restores) $(grep -c "^+ iptables-$B-save" <<<"$T_ERR")" "1 0"
 is "  none left" "$(with_token "ember:$F:$g")" ""
 
 check "killed after its transaction, before the record says so" 137 "" env EMBER_TEST_CRASH=nat-up-applied ember-nat up $g --guest-ip 10.0.8.6 --tap tapb
-is "  the rules are in the kernel" "$(with_token "ember:$F:$g" | wc -l)" 6
+is "  the rules are in the kernel" "$(with_token "ember:$F:$g" | wc -l)" 7
 is "  the record says they may not be" "$(rows)" "f1|1
 $g|0"
 check "up again reads the kernel first" 0 "$g 10.0.8.6 tapb up0 - up" ember-nat -v up $g --guest-ip 10.0.8.6 --tap tapb
 like "  (iptables-save)" "$T_ERR" "*+ iptables-$B-save*"
-is "  and adds no rule twice" "$(with_token "ember:$F:$g" | wc -l)" 6
+is "  and adds no rule twice" "$(with_token "ember:$F:$g" | wc -l)" 7
 is "  the record is settled" "$(rows)" "f1|1
 $g|1"
 ember-nat -q down $g
@@ -305,7 +307,7 @@ is "  no rule reached the kernel" "$(with_token "ember:$F:$g")" ""
 check "  show says missing" 0 "$g 10.0.8.6 tapb up0 - missing" ember-nat show $g
 check "  and check says so" 1 "*" ember-nat check
 check "up again makes them" 0 "$g 10.0.8.6 tapb up0 - up" ember-nat up $g --guest-ip 10.0.8.6 --tap tapb
-is "  once" "$(with_token "ember:$F:$g" | wc -l)" 6
+is "  once" "$(with_token "ember:$F:$g" | wc -l)" 7
 check "  no drift" 0 "" ember-nat check
 check "killed after down's transaction, before the record goes" 137 "" env EMBER_TEST_CRASH=nat-down-deleted ember-nat down $g
 is "  the rules are gone" "$(with_token "ember:$F:$g")" ""
@@ -317,7 +319,7 @@ ipt -D ember-$F-forward-$bf -i tapb $C "ember:$F:$g" -j DROP
 check "down of rules changed by hand: the assertion fails, down reads and removes the rest" 0 "$g 10.0.8.6 tapb up0 - down" ember-nat -v down $g
 is "  (one refused restore, iptables-save, one restore)" "$(restores)" 3
 is "  none of its rules is left" "$(with_token "ember:$F:$g")" ""
-is "  f1's are all there" "$(with_token "ember:$F:f1" | wc -l)" 6
+is "  f1's are all there" "$(with_token "ember:$F:f1" | wc -l)" 7
 ipt -D ember-$F-input $C "ember:$F" -j ember-$F-input-$bf
 is "  (gone)" "$(save | grep -c -- "-A ember-$F-input $JF -j ember-$F-input-$bf")" 0
 check "a jump to a bucket removed by hand: up of a recorded owner puts it back" 0 "f1 10.0.8.2 tapa up0 - up" ember-nat up f1 --guest-ip 10.0.8.2 --tap tapa
@@ -344,6 +346,7 @@ is "its rules carry no comment, MASQUERADE in the base POSTROUTING" "$(save | gr
 -A ember-forward -s 10.0.5.2/32 -i tapa -o up0 -j ACCEPT
 -A ember-forward -i tapa -j DROP
 -A ember-forward -d 10.0.5.2/32 -o tapa -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A ember-forward -o tapa -j DROP
 -A ember-input -i tapa -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 -A ember-input -i tapa -j DROP
 -A POSTROUTING -s 10.0.5.2/32 -o up0 -j MASQUERADE")"
@@ -370,7 +373,7 @@ is "byte for byte: exactly those three lines are gone" "$(diff <(echo "$before")
 < -A ember-forward -i tapc -j DROP"
 before=$(save)
 check "legacy down of a recorded owner" 0 "lvm1 10.0.5.2 tapa up0 - down" ember-nat down lvm1
-is "removes its six lines and nothing else" "$(diff <(echo "$before") <(save) | grep -c '^<')" 6
+is "removes its seven lines and nothing else" "$(diff <(echo "$before") <(save) | grep -c '^<')" 7
 is "the look-alike MASQUERADEs stay" "$(save | grep -c -- '-A POSTROUTING -s 10.0.5.[26]/32 -o [a-z0-9]* -j MASQUERADE')" 2
 ember-nat -q up lvm3 --guest-ip 10.0.5.14 --tap tapd
 check "legacy flush" 0 "lvm3 10.0.5.14 tapd up0 - down" ember-nat flush
@@ -406,7 +409,7 @@ check "down after every chain is gone" 0 "r1 10.0.9.2 tapa up0 - down" ember-nat
 check "  then up again" 0 "r1 10.0.9.2 tapa up0 - up" ember-nat up r1 --guest-ip 10.0.9.2 --tap tapa
 check "  and up of the others" 0 "" bash -c "ember-nat -q up $same --guest-ip 10.0.9.6 --tap tapb && ember-nat -q up $other --guest-ip 10.0.9.10 --tap tapc"
 check "  check is clean" 0 "" ember-nat check
-is "  each owner's six rules, once" "$(for o in r1 $same $other; do with_token "ember:$R:$o" | sort -u | wc -l; with_token "ember:$R:$o" | wc -l; done | sort -u)" 6
+is "  each owner's seven rules, once" "$(for o in r1 $same $other; do with_token "ember:$R:$o" | sort -u | wc -l; with_token "ember:$R:$o" | wc -l; done | sort -u)" 7
 
 ## up of an applied VM converges its rules: a duplicate, a misordered rule
 gr=$(with_token "ember:$R:r1")
@@ -483,7 +486,7 @@ ok "  a kill of ember alone ends its restore" wait_until "! kill -0 $rpid 2>/dev
 touch "$T_TMP/go"
 is "  which changed no rule" "$(with_token "ember:$K:$m")" ""
 check "  the next up makes them" 0 "$m 10.0.11.6 tapb up0 - up" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb
-is "  its six rules, once" "$(with_token "ember:$K:$m" | wc -l)" 6
+is "  its seven rules, once" "$(with_token "ember:$K:$m" | wc -l)" 7
 check "  no drift" 0 "" ember-nat check
 rm -f "$T_TMP/started" "$T_TMP/go"
 PATH="$T_TMP/slowipt:$PATH" setsid ember-nat up $pg --guest-ip 10.0.11.10 --tap tapc >/dev/null 2>&1 &
@@ -511,10 +514,10 @@ chmod +x "$T_TMP/halfipt/iptables-$B-restore"
 ember-nat -q down $m
 check "up whose nat table fails: 111" 111 "" env PATH="$T_TMP/halfipt:$PATH" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb
 like "  with iptables' message" "$T_ERR" "*simulated failure*"
-is "  its filter rules arrived" "$(with_token "ember:$K:$m" | wc -l)" 5
+is "  its filter rules arrived" "$(with_token "ember:$K:$m" | wc -l)" 6
 check "  show says partial" 0 "$m 10.0.11.6 tapb up0 - partial" ember-nat show $m
 check "  up again repairs it" 0 "$m 10.0.11.6 tapb up0 - up" ember-nat up $m --guest-ip 10.0.11.6 --tap tapb
-is "  six rules, once" "$(with_token "ember:$K:$m" | wc -l)" 6
+is "  seven rules, once" "$(with_token "ember:$K:$m" | wc -l)" 7
 check "  no drift" 0 "" ember-nat check
 check "down whose nat table fails: 111" 111 "" env PATH="$T_TMP/halfipt:$PATH" ember-nat down $m
 is "  its filter rules are gone" "$(with_token "ember:$K:$m" | wc -l)" 1

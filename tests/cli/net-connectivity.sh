@@ -79,8 +79,14 @@ check "anywhere through the uplink without --allow" 0 "198.51.100.1" connect in_
 check "the guest cannot open a connection to the host (TAP side)" 124 "" connect in_guest 10.0.7.1 9001
 check "nor to the host's uplink address" 124 "" connect in_guest 198.51.100.1 9001
 check "but the host's own connections to the guest get their replies" 0 "10.0.7.1" connect on_host 10.0.7.2 9002
+# the peer learns the way to the guest: only the rules keep it out
+in_peer ip route add 10.0.7.0/30 via 198.51.100.1
+check "the peer, routed to the guest, cannot open a connection to it" 124 "" connect in_peer 10.0.7.2 9002
 
 ember-nat -q down g1
+check "  after down (forwarding on, no rule) it can: the case above proves the rules" 0 "198.51.100.2" \
+	connect in_peer 10.0.7.2 9002
+in_peer ip route del 10.0.7.0/30
 check "after down the guest is cut off again" 124 "" connect in_guest 198.51.100.2 9000
 check "up with --allow 198.51.100.0/24" 0 "g1 10.0.7.2 emtap1 up0 198.51.100.0/24 up" ember-nat up g1 --guest-ip 10.0.7.2 --tap emtap1 --allow 198.51.100.0/24
 check "reaches the allowed network" 0 "198.51.100.1" connect in_guest 198.51.100.2 9000

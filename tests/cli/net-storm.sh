@@ -78,7 +78,7 @@ done
 check "nat check is clean" 0 "" ember-nat check
 check "tap list: one TAP per owner, up" 0 "$(for ((w = 1; w <= W; w++)); do echo "s$w $(tapname s$w) 10.20.$w.1/30 1500 - - up"; done)" ember-tap list
 is "one link per owner" "$(ip -o link show | grep -c "em$A-")" "$W"
-is "six rules per owner" "$(save | grep -c -- "--comment \"ember:$A:")" $((W * 6))
+is "seven rules per owner" "$(save | grep -c -- "--comment \"ember:$A:")" $((W * 7))
 check "the database is intact" 0 "ok" sqlite3 "$EMBER_STATE_DIR/state.db" "PRAGMA integrity_check"
 check "deinit" 0 "*" ember-init deinit
 is "no TAP, chain or rule of the installation is left" "$(ip -o link show | grep -c "em$A-") $(save | grep -c "ember-$A")" "0 0"

@@ -101,7 +101,7 @@ young
 young
 young"
 ok "the young owner's TAP stays (grace)" ip link show "$ay"
-is "and its rules" "$(iptables-save | grep -c "ember:$A:young\"")" 6
+is "and its rules" "$(iptables-save | grep -c "ember:$A:young\"")" 7
 ok "vms/ghost/ is gone" test ! -e "$SA/vms/ghost"
 ok "vms/fresh/ stays (grace)" test -d "$SA/vms/fresh"
 is "the hosts file is rewritten from the running VMs (none)" "$(cat "$SA/hosts")" ""
@@ -145,7 +145,7 @@ ember-ipalloc release norec >/dev/null
 ember-cidalloc release norec >/dev/null
 sqlite3 "$SA/state.db" "DELETE FROM nat_vms WHERE owner = 'norec'"
 check "with the default grace they stay: their age is not known yet" 0 "" ember-reconcile
-is "their rules are there" "$(iptables-save | grep -c "ember:$A:norec\"")" 6
+is "their rules are there" "$(iptables-save | grep -c "ember:$A:norec\"")" 7
 check "--grace 0: found by their exact token and torn down" 0 "nat norec - teardown ok" ember-reconcile --grace 0
 is "none is left" "$(iptables-save | grep -c "ember:$A:norec\"")" 0
 

@@ -16,18 +16,9 @@ need_standin
 # the peer ("the internet"): behind up0, both its addresses answer with the
 # address they saw; the peer knows the way to the guests (through the host)
 # so only the host's rules keep it out
-netns P
-in_peer() { nsenter -t "$P" -n "$@"; }
-ip link del up0
-ip link add up0 type veth peer name eth0 netns "$P"
-ip addr add 198.51.100.1/24 dev up0 && ip link set up0 up
-ip route add default via 198.51.100.2
-in_peer ip link set lo up
-in_peer ip addr add 198.51.100.2/24 dev eth0
-in_peer ip addr add 203.0.113.5/24 dev eth0
-in_peer ip link set eth0 up
-serve "$P" 9000
-serve "$P" 9003
+peer_uplink
+serve "$PEER" 9000
+serve "$PEER" 9003
 serve - 9001
 
 ember-init init -q --instance-id c0de

@@ -30,8 +30,8 @@ is "$N TAPs, no name twice" "$(ember-tap list | awk '{print $2}' | sort -u | wc 
 is "  each a link that is up" "$(ip -br link | grep -c "^em$ID-.* UP ")" "$N"
 is "$N Firecracker processes" "$(pgrep -fc -- "--api-sock $EMBER_STATE_DIR/vms/")" "$N"
 rules=$(iptables-save | grep -E -- "--comment \"?ember:$ID:vm[0-9]+")
-is "6 rules per VM in the kernel (input: replies, drop; forward: out, drop, replies; MASQUERADE)" \
-	"$(wc -l <<<"$rules")" $((6 * N))
+is "7 rules per VM in the kernel (input: replies, drop; forward: out, drop, replies, drop; MASQUERADE)" \
+	"$(wc -l <<<"$rules")" $((7 * N))
 is "  no rule twice" "$(sort <<<"$rules" | uniq -d)" ""
 is "STATE/hosts: one line per VM, no address twice" "$(awk '{print $1}' "$EMBER_STATE_DIR/hosts" | sort -u | wc -l)" "$N"
 is "  as ember-vm hosts says" "$(cat "$EMBER_STATE_DIR/hosts")" "$(ember-vm hosts)"

@@ -22,12 +22,7 @@ need_standin
 
 # the uplink leads to a peer namespace ("the internet") whose server answers
 # with the address it sees (up-helpers' serve)
-netns PEER
-in_peer() { nsenter -t "$PEER" -n "$@"; }
-ip link del up0
-ip link add up0 type veth peer name eth0 netns "$PEER"
-ip addr add 198.51.100.1/24 dev up0 && ip link set up0 up && ip route add default via 198.51.100.2
-in_peer ip link set lo up && in_peer ip addr add 198.51.100.2/24 dev eth0 && in_peer ip link set eth0 up
+peer_uplink
 serve "$PEER" 9000
 
 echo "# iptables: $(iptables --version)"
