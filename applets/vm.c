@@ -6,17 +6,19 @@
 #include <time.h>
 
 #include "common.h"
+#include "lock.h"
+#include "subsys.h"
 #include "vm.h"
 #include "vm_agent_verbs.h"
 
 static struct vm_request req;
 static const char *no_rootfs, *read_only, *no_net, *no_vsock;
-static const char *timeout_arg, *wait_arg, *state_arg, *force, *all;
+static const char *timeout_arg, *wait_arg, *state_arg, *force, *all, *write_arg;
 
 enum {
 	O_KERNEL, O_ROOTFS, O_NO_ROOTFS, O_READ_ONLY, O_INITRD, O_BOOT_ARGS, O_VCPUS, O_MEMORY,
 	O_DRIVE, O_TAP, O_GUEST_IP, O_HOST_IP, O_NO_NET, O_MAC, O_MTU, O_CID, O_NO_VSOCK,
-	O_TIMEOUT, O_WAIT, O_FORCE, O_ALL, O_STATE,
+	O_TIMEOUT, O_WAIT, O_FORCE, O_ALL, O_STATE, O_WRITE,
 	O_ENV, O_CWD, O_STDIN, /* exec (applets/vm_agent_verbs.c) */
 };
 
@@ -54,6 +56,7 @@ static const struct opt options[] = {
     [O_FORCE] = {"force", NULL, "stop: SIGKILL at once; delete: stop a running VM first", &force, 0, NULL},
     [O_ALL] = {"all", NULL, "stop, delete: every VM of this installation", &all, 0, NULL},
     [O_STATE] = {"state", "STATE", "list: created, starting, running, stopped or failed", &state_arg, 0, NULL},
+    [O_WRITE] = {"write", NULL, "hosts: also replace STATE/hosts with them (under locks/hosts)", &write_arg, 0, NULL},
     [O_ENV] = {"env", "K=V", "exec: set K in the command's environment (repeatable)", vm_exec_env,
 	       VM_EXEC_ENV_MAX, &vm_exec_n_env},
     [O_CWD] = {"cwd", "DIR", "exec: the command's working directory in the guest", &vm_exec_cwd, 0, NULL},
@@ -332,10 +335,20 @@ static int do_show(struct install *in, int argc, char **argv)
 static int do_hosts(struct install *in, int argc, char **argv)
 {
 	struct vm_records l;
-	int i;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = NULL;
+	int i, lock = -1;
 
 	(void)argc;
 	(void)argv;
+	/* --write changes the installation: not once deinit has begun */
+	if (write_arg && (lock = subsys_enter(in)) < 0)
+		xdie(0);
+	if (write_arg && !(f = open_memstream(&text, &len))) {
+		error_errno("unable to write the hosts file");
+		xdie(0);
+	}
 	if (vm_list(in, VM_RUNNING, &l) < 0)
 		xdie(0);
 	out_list_begin(&out);
@@ -346,9 +359,23 @@ static int do_hosts(struct install *in, int argc, char **argv)
 		out_str(&out, "ip", l.v[i].guest_ip);
 		out_str(&out, "name", l.v[i].name);
 		out_record_end(&out);
+		if (f)
+			fprintf(f, "%s %s\n", l.v[i].guest_ip, l.v[i].name);
+	}
+	vm_records_release(&l);
+	if (f) {
+		if (fclose(f) != 0) {
+			error_errno("unable to write the hosts file");
+			xdie(0);
+		}
+		if (vm_hosts_write(in, text) < 0) {
+			free(text);
+			xdie(0);
+		}
+		free(text);
 	}
 	out_list_end(&out);
-	vm_records_release(&l);
+	lock_release(lock);
 	return 0;
 }
 
@@ -380,7 +407,7 @@ static const struct verb verbs[] = {
     {.name = "show", .operands = "NAME", .flags = V_INSTALL, .run = do_show,
      .help = "one VM, with its sockets, boot args, drives and what\n"
 	     "Firecracker says (GET /)"},
-    {.name = "hosts", .operands = "", .flags = V_INSTALL, .run = do_hosts,
+    {.name = "hosts", .operands = "", .opts = OPT(O_WRITE), .flags = V_INSTALL, .run = do_hosts,
      .help = "'IP NAME' per running VM with an address (dnsmasq --addn-hosts)"},
     {.name = "exec", .operands = "NAME", .opts = OPT(O_TIMEOUT) | OPT(O_ENV) | OPT(O_CWD) | OPT(O_STDIN),
      .flags = V_INSTALL | V_REST, .run = vm_do_exec, .rest = "CMD [ARG...]",

@@ -21,6 +21,7 @@ struct db {
 	int in_tx;
 	int wrote;	  /* it committed: its close checkpoints */
 	int checkpointed; /* since it opened (before its first write) */
+	long long busy_since; /* ms, monotonic: when the current wait for a lock began */
 };
 
 /* Open PATH (creating it when CREATE): busy_timeout first, then WAL,

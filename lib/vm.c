@@ -778,6 +778,23 @@ fail:
 	return -1;
 }
 
+int vm_hosts_write(struct install *in, const char *text)
+{
+	char path[PATH_MAX], lpath[PATH_MAX];
+	int lock, rc = -1;
+
+	if (install_path(in, path, sizeof(path), "hosts") < 0 ||
+	    install_path(in, lpath, sizeof(lpath), "locks/hosts") < 0)
+		return -1;
+	lock = lock_take(lpath, LOCK_EXCLUSIVE);
+	if (lock < 0)
+		return -1;
+	if (file_remove_stale_tmp(path) == 0 && file_replace(path, text, strlen(text), 0644) == 0)
+		rc = 0;
+	lock_release(lock);
+	return rc;
+}
+
 int vm_delete(struct install *in, const char *name, int force, struct vm *v, int *deleted)
 {
 	struct vm_stop_opts so = {.force = 1};

@@ -143,6 +143,12 @@ int vm_show(struct install *in, const char *name, int ask, struct vm *v);
 /* Every VM (those in STATE only, when STATE >= 0), by name, with liveness. */
 int vm_list(struct install *in, int state, struct vm_records *l);
 
+/* Replace STATE/hosts with TEXT ('IP NAME' lines), under locks/hosts so that
+ * two writers take turns: a temporary file renamed over it (readers see the
+ * old or the new file, never half; no fsync: it names processes, which a
+ * power loss ends anyway), after removing what a killed writer left. */
+int vm_hosts_write(struct install *in, const char *text);
+
 /* Calls FN for each registered VM name; returns how many, or -1. */
 int vm_each_registered(struct install *in, void (*fn)(const char *name, void *ctx), void *ctx);
 

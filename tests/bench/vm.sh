@@ -71,7 +71,12 @@ chmod +x "$dir/ember-side" "$dir/curl-side"
 touch "$ref/firecracker.log"
 "$dir/ember-side" && "$dir/curl-side" # both work before anything is timed
 
-read -r e c ratio < <("$BENCH_TMP/interleave" "$rounds" 1 "$dir/ember-side" -- "$dir/curl-side")
+interleave=${BENCH_TMP:-}/interleave
+if [ ! -x "$interleave" ]; then # run alone, not from tests/bench/run
+	cc -O2 -o "$dir/interleave" "$here/interleave.c"
+	interleave=$dir/interleave
+fi
+read -r e c ratio < <("$interleave" "$rounds" 1 "$dir/ember-side" -- "$dir/curl-side")
 printf 'vm: start + stop --force: ember-vm %.1f ms, one curl per request %.1f ms\n' \
 	"$(echo "$e" | awk '{print $1 / 1000}')" "$(echo "$c" | awk '{print $1 / 1000}')"
 printf 'vm: ratio ember-vm/curl (median of %d interleaved rounds): %.2fx (goal <= 0.5)\n' "$rounds" "$ratio"

@@ -58,6 +58,14 @@ clean() {
 	is "  (ember-down --delete then leaves nothing at all)" "$(world)" "$before"
 }
 
+# no_applet: no applet of this installation runs. The scripts run some steps
+# at once: one that the script's death left running finishes on its own, as
+# it would have; the reconcile of a row runs after it (its grace period
+# exists for exactly such steps in flight)
+no_applet() {
+	! pgrep -f -- "--state-dir $EMBER_STATE_DIR" >/dev/null
+}
+
 # killed TITLE SHIMVAR=VALUE [ember-up|ember-down]: one row of the matrix
 killed() {
 	local title=$1 how=$2 which=${3:-up}
@@ -67,6 +75,7 @@ killed() {
 	else
 		check "$title: ember-up killed" 137 "" shim "$how" "$UP" web --rootfs "$ROOTFS" --kernel "$KERNEL"
 	fi
+	ok "  (the steps it left running end)" until_ok no_applet
 	check "  ember-reconcile --grace 0 converges" 0 "*" ember-reconcile --grace 0
 	is "  nothing of web is leaked" "$(leaked)" ""
 	check "  the next pass finds nothing to do" 0 "" ember-reconcile --grace 0
@@ -83,10 +92,12 @@ alive yes*"
 	if [ "$which" = down ]; then
 		check "$title again: ember-up" 0 "*" up_web
 		check "$title again: ember-down killed" 137 "" shim "$how" "$DOWN" web
+		ok "  (the steps it left running end)" until_ok no_applet
 		check "  ember-down again converges" 0 "*" "$DOWN" web
 		is "  nothing of web is leaked" "$(leaked)" ""
 	else
 		check "$title again: ember-up killed" 137 "" shim "$how" "$UP" web --rootfs "$ROOTFS" --kernel "$KERNEL"
+		ok "  (the steps it left running end)" until_ok no_applet
 		check "  ember-up again converges" 0 "*" up_web
 		like "  a running VM" "$T_OUT" "name web
 state running

@@ -107,6 +107,17 @@ ember-tap delete web -q
 ember-ipalloc release web -q
 is "(web taken down by hand)" "$(world)" "$before"
 
+## ember-down: a failing step is reported; the address goes only after the TAP
+ember-ipalloc alloc web -q
+ember-tap create web --address "$(ember-ipalloc show web | awk '{print $3 "/" $4}')" -q
+ember-cidalloc alloc web -q
+check "ember-down --delete, ember-tap delete failing (111): exit 111" 111 "" shim SHIM_FAIL=ember-tap:delete "$DOWN" web --delete
+is "  with the applet's message, last" "$(tail -1 <<<"$T_ERR")" "ember-tap: injected failure"
+ok "  the CID went meanwhile (the steps beside the TAP's ran)" bash -c '! ember-cidalloc show web -q'
+ok "  the address stays while the TAP that carries it does" ember-ipalloc show web -q
+check "ember-down --delete again finishes it" 0 "" "$DOWN" web --delete
+is "  and nothing of web is left" "$(world)" "$before"
+
 ## a signal: INT, TERM and HUP undo the same way; ember-up then dies of it
 for sig in INT TERM HUP; do
 	pause_at "ember-cidalloc:alloc"

@@ -111,6 +111,14 @@ check "show of an unknown VM: 1" 1 "" ember-vm show nope
 like "  saying so" "$T_ERR" "ember-vm: no VM 'nope'"
 check "hosts: running VMs with an address" 0 "10.0.0.2 vm1" ember-vm hosts
 check "hosts -j" 0 '[{"ip":"10.0.0.2","name":"vm1"}]' ember-vm -j hosts
+: >"$S/hosts.tmp.999999999" # what a killed writer left (no such pid)
+check "hosts --write: prints them" 0 "10.0.0.2 vm1" ember-vm hosts --write
+is "  and STATE/hosts holds exactly them" "$(cat "$S/hosts"; echo .)" "10.0.0.2 vm1
+."
+is "  mode 0644" "$(stat -c %a "$S/hosts")" 644
+is "  no temporary file left, a killed writer's removed" "$(cd "$S" && ls -d hosts*)" hosts
+check "hosts --write -j -q: prints nothing" 0 "" ember-vm -j -q hosts --write
+is "  the file is plain lines still" "$(cat "$S/hosts")" "10.0.0.2 vm1"
 
 ## stop
 check "stop: Ctrl-Alt-Del, the exit, the clean-up" 0 "vm1 stopped no - 2 256 tap1 10.0.0.2 7 $ROOTFS stopped: Firecracker exited after Ctrl-Alt-Del" ember-vm stop vm1
@@ -119,6 +127,8 @@ ok "  no socket, no handles" nothing_left vm1
 ok "  the logs stay" test -f "$S/vms/vm1/console.log" -a -f "$S/vms/vm1/firecracker.log"
 check "stop of a stopped VM: 0" 0 "vm1 stopped no - 2 256 tap1 10.0.0.2 7 $ROOTFS stopped: Firecracker exited after Ctrl-Alt-Del" ember-vm stop vm1
 check "hosts leaves stopped VMs out" 0 "" ember-vm hosts
+check "hosts --write -q with no VM running" 0 "" ember-vm -q hosts --write
+is "  empties STATE/hosts" "$(wc -c <"$S/hosts")" 0
 check "stop -j --force" 0 "*" ember-vm -j stop --force vm2
 like "  the record" "$T_OUT" '{"name":"vm2","state":"stopped",*"reason":"stopped: killed (--force)"}'
 ok "  nothing left" nothing_left vm2
