@@ -42,6 +42,7 @@ static const char captured[] =
     "-A ember-a3f4-forward-1a -i ema3f4-21c953a -m comment --comment \"ember:a3f4:vm2\" -j DROP\n"
     "-A ember-a3f4-forward-1a -d 10.31.0.6/32 -o ema3f4-21c953a -m conntrack --ctstate "
     "RELATED,ESTABLISHED -m comment --comment \"ember:a3f4:vm2\" -j ACCEPT\n"
+    "-A ember-a3f4-forward-1a -o ema3f4-21c953a -m comment --comment \"ember:a3f4:vm2\" -j DROP\n"
     "-A ember-a3f4-input -m comment --comment \"ember:a3f4\" -j ember-a3f4-input-1a\n"
     "-A ember-a3f4-input-1a -i ema3f4-21c953a -m conntrack --ctstate RELATED,ESTABLISHED -m "
     "comment --comment \"ember:a3f4:vm2\" -j ACCEPT\n"
@@ -50,6 +51,7 @@ static const char captured[] =
     "-A ember-forward -i em-511c93a7 -j DROP\n"
     "-A ember-forward -d 10.100.0.2/32 -o em-511c93a7 -m conntrack --ctstate RELATED,ESTABLISHED "
     "-j ACCEPT\n"
+    "-A ember-forward -o em-511c93a7 -j DROP\n"
     "-A ember-input -i em-511c93a7 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
     "-A ember-input -i em-511c93a7 -j DROP\n"
     "COMMIT\n"
@@ -237,7 +239,7 @@ static void vm_rules_without_allow(void **state)
 	(void)state;
 	with_id(&in, "a3f4");
 	params(&p, "10.31.0.2", "tap0", "eth0");
-	assert_int_equal(nat_vm_rules(&in, "vm1", &p, r), 6);
+	assert_int_equal(nat_vm_rules(&in, "vm1", &p, r), 7);
 	/* the text iptables-nft-save and iptables-legacy-save print (see test_iptables.c) */
 	assert_nat_rule(&r[0], "filter", "ember-a3f4-input-07",
 			"-i tap0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "
@@ -253,8 +255,10 @@ static void vm_rules_without_allow(void **state)
 			"-d 10.31.0.2/32 -o tap0 -m conntrack --ctstate RELATED,ESTABLISHED -m "
 			"comment --comment "
 			"\"ember:a3f4:vm1\" -j ACCEPT");
+	assert_nat_rule(&r[5], "filter", "ember-a3f4-forward-07",
+			"-o tap0 -m comment --comment \"ember:a3f4:vm1\" -j DROP");
 	assert_nat_rule(
-	    &r[5], "nat", "ember-a3f4-postrouting-07",
+	    &r[6], "nat", "ember-a3f4-postrouting-07",
 	    "-s 10.31.0.2/32 -o eth0 -m comment --comment \"ember:a3f4:vm1\" -j MASQUERADE");
 }
 
@@ -273,7 +277,7 @@ static void vm_rules_with_allow(void **state)
 	assert_int_equal(nat_add_allow(&p, "192.168.0.0/16"), 0);
 	assert_int_equal(nat_add_allow(&p, "10.0.0.0/8"), 0);
 	n = nat_vm_rules(&in, "vm2", &p, r);
-	assert_int_equal(n, 7);
+	assert_int_equal(n, 8);
 	assert_nat_rule(
 	    &r[2], "filter", "ember-a3f4-forward-1a",
 	    "-s 10.31.0.6/32 -d 10.0.0.0/8 -i ema3f4-21c953a -o eth0 -m comment --comment "
@@ -296,7 +300,7 @@ static void vm_rules_with_allow(void **state)
 	params(&p, "10.31.0.2", "tap0", "eth0");
 	assert_int_equal(nat_add_allow(&p, "0.0.0.0/0"), 0);
 	assert_int_equal(nat_add_allow(&p, "192.168.0.0/16"), 0);
-	assert_int_equal(nat_vm_rules(&in, "vm1", &p, r), 7);
+	assert_int_equal(nat_vm_rules(&in, "vm1", &p, r), 8);
 	assert_nat_rule(
 	    &r[2], "filter", "ember-a3f4-forward-07",
 	    "-s 10.31.0.2/32 -i tap0 -o eth0 -m comment --comment \"ember:a3f4:vm1\" -j ACCEPT");
@@ -319,7 +323,7 @@ static void vm_rules_legacy(void **state)
 	with_id(&in, "");
 	params(&p, "10.100.0.2", "em-511c93a7", "eth0");
 	n = nat_vm_rules(&in, "vm1", &p, r);
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 7);
 	assert_nat_rule(&r[0], "filter", "ember-input",
 			"-i em-511c93a7 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
 	assert_nat_rule(&r[1], "filter", "ember-input", "-i em-511c93a7 -j DROP");
@@ -329,7 +333,8 @@ static void vm_rules_legacy(void **state)
 	assert_nat_rule(
 	    &r[4], "filter", "ember-forward",
 	    "-d 10.100.0.2/32 -o em-511c93a7 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
-	assert_nat_rule(&r[5], "nat", "POSTROUTING", "-s 10.100.0.2/32 -o eth0 -j MASQUERADE");
+	assert_nat_rule(&r[5], "filter", "ember-forward", "-o em-511c93a7 -j DROP");
+	assert_nat_rule(&r[6], "nat", "POSTROUTING", "-s 10.100.0.2/32 -o eth0 -j MASQUERADE");
 	assert_int_equal(ipt_parse_save(captured, &rs), 0);
 	for (i = 0; i < n; i++)
 		assert_captured(&rs, &r[i]);
@@ -353,7 +358,7 @@ static void vm_rules_at_the_limits(void **state)
 	with_id(&in, "ffff");
 	params(&p, "223.255.255.254", "abcdefghijklmno", "ABCDEFGHIJKLMNO");
 	assert_int_equal(nat_add_allow(&p, "192.168.100.128/25"), 0);
-	assert_int_equal(nat_vm_rules(&in, owner, &p, r), 6);
+	assert_int_equal(nat_vm_rules(&in, owner, &p, r), 7);
 	assert_nat_rule(
 	    &r[2], "filter", "ember-ffff-forward-05",
 	    "-s 223.255.255.254/32 -d 192.168.100.128/25 -i abcdefghijklmno -o ABCDEFGHIJKLMNO -m "
@@ -366,13 +371,13 @@ static void vm_rules_at_the_limits(void **state)
 		snprintf(allow, sizeof(allow), "172.16.%d.0/24", i);
 		assert_int_equal(nat_add_allow(&p, allow), 0);
 	}
-	assert_int_equal(nat_vm_rules(&in, "vm1", &p, r), NAT_ALLOW_MAX + 5);
-	assert_true(NAT_ALLOW_MAX + 5 <= NAT_RULES_MAX);
+	assert_int_equal(nat_vm_rules(&in, "vm1", &p, r), NAT_ALLOW_MAX + 6);
+	assert_true(NAT_ALLOW_MAX + 6 <= NAT_RULES_MAX);
 	assert_nat_rule(&r[2 + NAT_ALLOW_MAX - 1], "filter", "ember-ffff-forward-07",
 			"-s 10.31.0.2/32 -d 172.16.63.0/24 -i tap0 -o eth0 -m comment --comment "
 			"\"ember:ffff:vm1\" -j ACCEPT");
 	assert_nat_rule(
-	    &r[NAT_ALLOW_MAX + 4], "nat", "ember-ffff-postrouting-07",
+	    &r[NAT_ALLOW_MAX + 5], "nat", "ember-ffff-postrouting-07",
 	    "-s 10.31.0.2/32 -o eth0 -m comment --comment \"ember:ffff:vm1\" -j MASQUERADE");
 }
 
