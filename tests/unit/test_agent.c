@@ -63,6 +63,74 @@ static void base64_strict(void **state)
 		assert_int_equal(base64_decode(bad[i], strlen(bad[i]), dec), -1);
 }
 
+/* A plain, slow, strict decoder to hold the table-driven one to: one
+ * character at a time, padding only as the last one or two. */
+static long reference_decode(const unsigned char *s, size_t len, unsigned char *d)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned long bits = 0;
+	size_t i, pad = 0, out = 0;
+	int nbits = 0;
+	const char *at;
+
+	if (len % 4)
+		return -1;
+	if (len && s[len - 1] == '=')
+		pad = len > 1 && s[len - 2] == '=' ? 2 : 1;
+	for (i = 0; i < len - pad; i++) {
+		at = s[i] ? strchr(alphabet, s[i]) : NULL;
+		if (!at)
+			return -1;
+		bits = bits << 6 | (unsigned long)(at - alphabet);
+		nbits += 6;
+		if (nbits >= 8) {
+			nbits -= 8;
+			d[out++] = (unsigned char)(bits >> nbits);
+		}
+	}
+	if (bits & ((1UL << nbits) - 1))
+		return -1; /* stray bits before the padding */
+	return (long)out;
+}
+
+/* Every byte value in every place of strings up to 40 characters (so both
+ * of the decoder's loops and its last group), against the reference. */
+static void base64_matches_reference(void **state)
+{
+	static const unsigned char chars[] = "AZaz09+/=QgwE\0\x80\xff -_\n";
+	unsigned char s[44], a[44], b[44];
+	unsigned seed = 12345;
+	size_t len, i, j;
+	long x, y;
+	int c, k;
+
+	(void)state;
+	for (len = 0; len <= 40; len += 4) {
+		for (i = 0; i < len; i++) {
+			for (c = 0; c < 256; c++) {
+				for (j = 0; j < len; j++)
+					s[j] = "Zm9v"[j % 4];
+				s[i] = (unsigned char)c;
+				x = base64_decode((const char *)s, len, a);
+				y = reference_decode(s, len, b);
+				assert_int_equal(x, y);
+				if (x > 0)
+					assert_memory_equal(a, b, (size_t)x);
+			}
+		}
+	}
+	for (k = 0; k < 200000; k++) {
+		len = (size_t)(rand_r(&seed) % 11) * 4 + (rand_r(&seed) % 8 == 0 ? (size_t)rand_r(&seed) % 4 : 0);
+		for (j = 0; j < len; j++)
+			s[j] = chars[rand_r(&seed) % (sizeof(chars) - 1)];
+		x = base64_decode((const char *)s, len, a);
+		y = reference_decode(s, len, b);
+		assert_int_equal(x, y);
+		if (x > 0)
+			assert_memory_equal(a, b, (size_t)x);
+	}
+}
+
 static int parse(const char *s, struct agent_request *r, struct agent_err *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -356,7 +424,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(base64_vectors),   cmocka_unit_test(base64_binary_round_trip),
-		cmocka_unit_test(base64_strict),    cmocka_unit_test(request_ops),
+		cmocka_unit_test(base64_strict),    cmocka_unit_test(base64_matches_reference),
+		cmocka_unit_test(request_ops),
 		cmocka_unit_test(request_refusals), cmocka_unit_test(frames),
 		cmocka_unit_test(frame_lines),      cmocka_unit_test(reader_bounds),
 		cmocka_unit_test(ok_line),          cmocka_unit_test(exit_codes),
