@@ -287,6 +287,182 @@ static void frame_lines(void **state)
 	free(buf);
 }
 
+/* agent_frame writes the very bytes cJSON prints for the same object. */
+static void frame_bytes_as_cjson_prints(void **state)
+{
+	static char raw[AGENT_RAW_MAX];
+	static const size_t lens[] = {0, 1, 2, 3, 4, 5, 1000, AGENT_RAW_MAX};
+	size_t size = agent_frame_size(AGENT_RAW_MAX), i, j;
+	char *buf = malloc(size), *b64 = malloc(BASE64_LEN(AGENT_RAW_MAX) + 1), *want, big[AGENT_ID_MAX + 1];
+	cJSON *ids[8], *o;
+	long len;
+	int k;
+
+	(void)state;
+	memset(big, '\x01', AGENT_ID_MAX);
+	big[AGENT_ID_MAX] = '\0';
+	ids[0] = NULL;
+	ids[1] = cJSON_CreateNumber(7);
+	ids[2] = cJSON_CreateNumber(-1.5e300);
+	ids[3] = cJSON_CreateNumber(0.1);
+	ids[4] = cJSON_CreateString("x1");
+	ids[5] = cJSON_CreateString("a\"b\\c\n\xc3\xa9");
+	ids[6] = cJSON_CreateString(big); /* each character escaped as \u0001 */
+	ids[7] = cJSON_CreateString("");
+	for (i = 0; i < AGENT_RAW_MAX; i++)
+		raw[i] = (char)(i * 13 + 1);
+	for (k = 0; k < 8; k++) {
+		for (j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+			o = cJSON_CreateObject();
+			if (ids[k])
+				cJSON_AddItemToObject(o, "id", cJSON_Duplicate(ids[k], 1));
+			base64_encode(raw, lens[j], b64);
+			cJSON_AddStringToObject(o, k % 2 ? "stdout" : "data", b64);
+			want = cJSON_PrintUnformatted(o);
+			len = agent_frame(ids[k], k % 2 ? "stdout" : "data", raw, lens[j], buf, size);
+			assert_int_equal(len, strlen(want) + 1);
+			assert_memory_equal(buf, want, strlen(want));
+			assert_int_equal(buf[len - 1], '\n');
+			free(want);
+			cJSON_Delete(o);
+		}
+		cJSON_Delete(ids[k]);
+	}
+	free(buf);
+	free(b64);
+}
+
+/* A line through agent_frame_parse (the fast path, then cJSON) and through
+ * cJSON alone: the same answer, to the byte and to the message. Returns
+ * whether the fast path took it. */
+static int same_either_way(const char *line, size_t n, const char *key, const char *eof_key)
+{
+	static char a[AGENT_RAW_MAX], b[AGENT_RAW_MAX], c[AGENT_RAW_MAX];
+	struct agent_err ea, eb;
+	long x, y, z;
+	int eofa = -1, eofb = -1;
+
+	memset(&ea, 0, sizeof(ea));
+	memset(&eb, 0, sizeof(eb));
+	x = agent_frame_parse(line, n, key, eof_key, a, &eofa, &ea);
+	y = agent_frame_parse_json(line, n, key, eof_key, b, &eofb, &eb);
+	z = agent_frame_fast(line, n, key, c);
+	assert_int_equal(x, y);
+	if (y >= 0) {
+		assert_int_equal(eofa, eofb);
+		assert_memory_equal(a, b, (size_t)y);
+	} else {
+		assert_string_equal(ea.code, eb.code);
+		assert_string_equal(ea.message, eb.message);
+	}
+	if (z >= 0) {
+		/* what the fast path takes, cJSON reads as that data frame */
+		assert_int_equal(z, y);
+		assert_int_equal(eofb, 0);
+		assert_memory_equal(c, b, (size_t)y);
+	}
+	return z >= 0;
+}
+
+/* Odd spacing, escapes, extra keys, wrong types, duplicates, NULs, bounds:
+ * the fast path takes only agent_frame's own shape and answers as cJSON
+ * would; every other line gets cJSON's answer. */
+static void frame_fast_path(void **state)
+{
+	static const struct {
+		const char *line;
+		int fast;     /* taken by the fast path */
+		long result;  /* bytes, or -1 */
+		const char *code;
+	} cases[] = {
+		{"{\"data\":\"aGk=\"}", 1, 2, NULL},
+		{"{\"data\":\"\"}", 1, 0, NULL},
+		{"{\"id\":7,\"data\":\"aGk=\"}", 1, 2, NULL},
+		{"{\"id\":01,\"data\":\"aGk=\"}", 1, 2, NULL},
+		{"{\"id\":\"x-1.a:b_C\",\"data\":\"aGk=\"}", 1, 2, NULL},
+		{"{\"id\":\"\",\"data\":\"aGk=\"}", 1, 2, NULL},
+		{"{\"id\":1234567890123456,\"data\":\"aGk=\"}", 0, 2, NULL},
+		{"{\"id\":-1,\"data\":\"aGk=\"}", 0, 2, NULL},
+		{"{\"id\":\"a b\",\"data\":\"aGk=\"}", 0, 2, NULL},
+		{"{\"id\":\"a\\\"b\",\"data\":\"aGk=\"}", 0, 2, NULL},
+		{"{\"id\":null,\"data\":\"aGk=\"}", 0, 2, NULL},
+		{"{\"data\":\"aGk=\"} ", 0, 2, NULL},
+		{"{ \"data\" : \"aGk=\" }", 0, 2, NULL},
+		{"{\"data\" :\"aGk=\"}", 0, 2, NULL},
+		{"\t{\"data\":\"aGk=\"}", 0, 2, NULL},
+		{"{\"data\":\"aGk\\u003d\"}", 0, 2, NULL},
+		{"{\"data\":\"aG\\/k\"}", 0, 3, NULL},
+		{"{\"data\":\"aGk\\\"=\"}", 0, -1, "EBADREQ"},
+		{"{\"data\":\"aGk=\\\"}", 0, -1, "EBADREQ"},
+		{"{\"data\":\"aGk=\",\"x\":1}", 0, 2, NULL},
+		{"{\"x\":1,\"data\":\"aGk=\"}", 0, 2, NULL},
+		{"{\"x\":\"1\",\"data\":\"aGk=\"}", 0, 2, NULL},
+		{"{\"id\":7,\"x\":1,\"data\":\"aGk=\"}", 0, 2, NULL},
+		{"{\"data\":\"aGk=\",\"eof\":true}", 0, 2, NULL},
+		{"{\"data\":\"aGk=\",\"eof\":false}", 0, 2, NULL},
+		{"{\"data\":\"aGk=\",\"eof\":\"yes\"}", 0, -1, "EBADREQ"},
+		{"{\"eof\":true,\"data\":\"aGk=\"}", 0, 2, NULL},
+		{"{\"eof\":true}", 0, 0, NULL},
+		{"{\"data\":\"\",\"data\":\"aGk=\"}", 0, 0, NULL},
+		{"{\"data\":\"QQ==\",\"data\":\"aGk=\"}", 0, 1, NULL},
+		{"{\"data\":\"aGk=\",\"data\":5}", 0, 2, NULL},
+		{"{\"data\":5}", 0, -1, "EBADREQ"},
+		{"{\"data\":null}", 0, -1, "EBADREQ"},
+		{"{\"data\":[\"aGk=\"]}", 0, -1, "EBADREQ"},
+		{"{\"data\":\"aGk\"}", 0, -1, "EBADREQ"},
+		{"{\"data\":\"aG=k\"}", 0, -1, "EBADREQ"},
+		{"{\"data\":\"aGk=\"}}", 0, -1, "EBADREQ"},
+		{"{\"data\":\"aGk=\"", 0, -1, "EBADREQ"},
+		{"{\"data\":\"aGk=\"]", 0, -1, "EBADREQ"},
+		{"[\"data\",\"aGk=\"]", 0, -1, "EBADREQ"},
+		{"{\"Data\":\"aGk=\"}", 0, -1, "EBADREQ"},
+		{"{\"dataX\":\"aGk=\"}", 0, -1, "EBADREQ"},
+		{"{\"stdout\":\"aGk=\"}", 0, -1, "EBADREQ"},
+		{"{\"data\":\"a\"}", 0, -1, "EBADREQ"},
+		{"{\"}", 0, -1, "EBADREQ"},
+		{"{\"data\":\"}", 0, -1, "EBADREQ"},
+		{"\"}", 0, -1, "EBADREQ"},
+	};
+	char line[64], *big;
+	size_t i, n;
+	int fast;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		static char raw[AGENT_RAW_MAX];
+		struct agent_err e;
+		int eof;
+
+		fast = same_either_way(cases[i].line, strlen(cases[i].line), "data", "eof");
+		if (fast != cases[i].fast)
+			fail_msg("%s: fast path %d, not %d", cases[i].line, fast, cases[i].fast);
+		memset(&e, 0, sizeof(e));
+		if (agent_frame_parse(cases[i].line, strlen(cases[i].line), "data", "eof", raw, &eof, &e) !=
+			cases[i].result ||
+		    (cases[i].code && strcmp(e.code, cases[i].code) != 0))
+			fail_msg("%s: not %ld %s", cases[i].line, cases[i].result, cases[i].code ? cases[i].code : "");
+	}
+	/* a NUL inside the string: cJSON's string ends there, the fast path
+	 * leaves it to cJSON */
+	n = (size_t)sprintf(line, "{\"data\":\"aGk=") + 1;
+	n += (size_t)sprintf(line + n, "QQ==\"}");
+	assert_int_equal(same_either_way(line, n, "data", "eof"), 0);
+	/* the frame bound, on both sides of it */
+	big = malloc(AGENT_FRAME_MAX + 64);
+	n = (size_t)sprintf(big, "{\"id\":\"x\",\"data\":\"");
+	memset(big + n, 'A', AGENT_FRAME_MAX);
+	strcpy(big + n + AGENT_FRAME_MAX, "\"}");
+	assert_int_equal(same_either_way(big, strlen(big), "data", "eof"), 1);
+	memset(big + n, 'A', AGENT_FRAME_MAX + 4);
+	strcpy(big + n + AGENT_FRAME_MAX + 4, "\"}");
+	assert_int_equal(same_either_way(big, strlen(big), "data", "eof"), 0);
+	free(big);
+	/* the client's keys */
+	assert_int_equal(same_either_way("{\"stdout\":\"aGk=\"}", 17, "stdout", "stdin_eof"), 1);
+	assert_int_equal(same_either_way("{\"stderr\":\"aGk=\"}", 17, "stdout", "stdin_eof"), 0);
+	assert_int_equal(agent_frame_fast("{\"stderr\":\"aGk=\"}", 17, "stderr", line), 2);
+}
+
 /* The reader: lines in order, a line past 1 MiB dropped whole, then on. */
 static void reader_bounds(void **state)
 {
@@ -427,7 +603,8 @@ int main(void)
 		cmocka_unit_test(base64_strict),    cmocka_unit_test(base64_matches_reference),
 		cmocka_unit_test(request_ops),
 		cmocka_unit_test(request_refusals), cmocka_unit_test(frames),
-		cmocka_unit_test(frame_lines),      cmocka_unit_test(reader_bounds),
+		cmocka_unit_test(frame_lines),      cmocka_unit_test(frame_bytes_as_cjson_prints),
+		cmocka_unit_test(frame_fast_path),  cmocka_unit_test(reader_bounds),
 		cmocka_unit_test(ok_line),          cmocka_unit_test(exit_codes),
 		cmocka_unit_test(hvsock_nothing_past_ok),
 	};
