@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "file.h"
 
 #include "agent_client.h"
 #include "agent_request.h"
@@ -463,6 +465,36 @@ static void frame_fast_path(void **state)
 	assert_int_equal(agent_frame_fast("{\"stderr\":\"aGk=\"}", 17, "stderr", line), 2);
 }
 
+/* A copy's write-behind: nothing until FILE_WRITE_BEHIND bytes are past the
+ * mark, then the mark moves to what was written; the bytes are the file's. */
+static void write_behind(void **state)
+{
+	char path[] = "/tmp/ember-test-behind.XXXXXX", *buf = calloc(1, FILE_WRITE_BEHIND);
+	off_t started = 0, written = 0;
+	struct stat st;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0 && buf);
+	assert_int_equal(file_write_all(fd, buf, FILE_WRITE_BEHIND - 1), 0);
+	written += FILE_WRITE_BEHIND - 1;
+	file_write_behind(fd, written, &started);
+	assert_int_equal(started, 0);
+	assert_int_equal(file_write_all(fd, buf, 1), 0);
+	written += 1;
+	file_write_behind(fd, written, &started);
+	assert_int_equal(started, FILE_WRITE_BEHIND);
+	assert_int_equal(file_write_all(fd, buf, 4096), 0);
+	file_write_behind(fd, written + 4096, &started);
+	assert_int_equal(started, FILE_WRITE_BEHIND);
+	assert_int_equal(fsync(fd), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, FILE_WRITE_BEHIND + 4096);
+	close(fd);
+	unlink(path);
+	free(buf);
+}
+
 /* The reader: lines in order, a line past 1 MiB dropped whole, then on. */
 static void reader_bounds(void **state)
 {
@@ -604,7 +636,8 @@ int main(void)
 		cmocka_unit_test(request_ops),
 		cmocka_unit_test(request_refusals), cmocka_unit_test(frames),
 		cmocka_unit_test(frame_lines),      cmocka_unit_test(frame_bytes_as_cjson_prints),
-		cmocka_unit_test(frame_fast_path),  cmocka_unit_test(reader_bounds),
+		cmocka_unit_test(frame_fast_path),  cmocka_unit_test(write_behind),
+		cmocka_unit_test(reader_bounds),
 		cmocka_unit_test(ok_line),          cmocka_unit_test(exit_codes),
 		cmocka_unit_test(hvsock_nothing_past_ok),
 	};
