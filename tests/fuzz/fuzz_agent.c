@@ -3,12 +3,14 @@
  * argv, a path for the file ops, a mode within 07777, a frame within its
  * bound; what they refuse carries a code and a message. The frames' fast
  * path (agent_frame_fast) answers as cJSON alone would, on the input as a
- * line and on the input as the inside of a data frame's string. */
+ * line and on the input as the inside of a data frame's string; base64
+ * answers the same with and without its vector code. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent_request.h"
+#include "base64.h"
 
 static char raw[AGENT_RAW_MAX], fast[AGENT_RAW_MAX];
 
@@ -34,6 +36,39 @@ static void frames_agree(const char *line, size_t n, const char *key, const char
 		abort();
 	if (quick >= 0 && (quick != want || eofj || memcmp(fast, json, (size_t)quick) != 0))
 		abort();
+}
+
+/* The codec with and without its vector code: the same answers, and (in
+ * buffers of exactly the sizes promised) no access past them. */
+static void codec_agrees(const uint8_t *data, size_t size)
+{
+	unsigned char *src = malloc(size ? size : 1), *a = malloc(size / 4 * 3 + 1), *b = malloc(size / 4 * 3 + 1);
+	char *e1 = malloc(BASE64_LEN(size) + 1), *e2 = malloc(BASE64_LEN(size) + 1);
+	unsigned char *back = malloc(BASE64_LEN(size) / 4 * 3 + 1);
+	long x, y;
+
+	if (src && a && b && e1 && e2 && back) {
+		memcpy(src, data, size);
+		x = base64_decode((const char *)src, size, a);
+		base64_simd(0);
+		y = base64_decode((const char *)src, size, b);
+		base64_simd(1);
+		if (x != y || (x > 0 && memcmp(a, b, (size_t)x) != 0))
+			abort();
+		base64_encode(src, size, e1);
+		base64_simd(0);
+		base64_encode(src, size, e2);
+		base64_simd(1);
+		if (strcmp(e1, e2) != 0 || base64_decode(e1, strlen(e1), back) != (long)size ||
+		    memcmp(back, src, size) != 0)
+			abort();
+	}
+	free(back);
+	free(src);
+	free(a);
+	free(b);
+	free(e1);
+	free(e2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -77,6 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		frames_agree(wrapped, i + size + 2, "data", "eof");
 		free(wrapped);
 	}
+	codec_agrees(data, size);
 	free(line);
 	return 0;
 }
