@@ -24,7 +24,9 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
 STANDIN=$BUILD/standin/firecracker
 CLIENT=$BUILD/tests/agent-client
-T=${BENCH_TMP:-$(mktemp -d)}/agent
+made_tmp=
+if [ -z "${BENCH_TMP:-}" ]; then BENCH_TMP=$(mktemp -d) made_tmp=$BENCH_TMP; fi # run alone: ours to remove
+T=$BENCH_TMP/agent
 mkdir -p "$T/bin"
 for x in "$STANDIN" "$CLIENT"; do
 	[ -x "$x" ] || { echo "agent: $x missing (make standin $BUILD/tests/agent-client)"; exit 1; }
@@ -37,8 +39,9 @@ pids=()
 made_run_sshd=
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	[ -z "$made_run_sshd" ] || rmdir /run/sshd 2>/dev/null
+	[ -z "$made_tmp" ] || rm -rf "$made_tmp"
 }
 trap cleanup EXIT
 
