@@ -111,7 +111,7 @@ check-unit: $(UNIT_BINS)
 check-cli: $(BUILD)/ember $(BUILD)/standin/firecracker
 	@EMBER=$(abspath $(BUILD)/ember) tests/run $(sort $(wildcard tests/cli/*.sh))
 
-check-kernel: $(BUILD)/ember
+check-kernel: $(BUILD)/ember $(BUILD)/standin/firecracker $(BUILD)/tests/agent-client
 	@EMBER=$(abspath $(BUILD)/ember) BUILD=$(BUILD) tests/run 'scripts/kernel-test $(BUILD)'
 
 # The sanitizer build runs the whole suite but the kernel group: the initramfs

@@ -45,12 +45,12 @@ CREATE TABLE vms (name TEXT PRIMARY KEY, kernel TEXT NOT NULL, initrd TEXT, root
 
 # vms FROM TO: VMs vFROM .. vTO-1, each with its runtime, record and process.
 vms() {
-	local i n o g h p rest t c d sql=
+	local i n g h p rest t c d sql=
 	for ((i = $1; i < $2; i++)); do
 		n=v$i d=$EMBER_STATE_DIR/vms/$n
-		read -r o g h p rest < <(ember-ipalloc alloc $n)
-		read -r o t rest < <(ember-tap create $n --address "$h/$p")
-		read -r o c < <(ember-cidalloc alloc $n)
+		read -r _ g h p rest < <(ember-ipalloc alloc $n)
+		read -r _ t rest < <(ember-tap create $n --address "$h/$p")
+		read -r _ c < <(ember-cidalloc alloc $n)
 		ember-nat -q up $n --guest-ip "$g" --tap "$t"
 		mkdir -p "$d"
 		"$standin" --api-sock "$d/firecracker.sock" --id $n </dev/null >/dev/null 2>&1 &

@@ -84,7 +84,8 @@ is "nothing changed in the kernel or the database" "$(snapshot)" "$before"
 hold immediate
 nb=0 pids=()
 for v in "ember-nat down t1" "ember-nat up t2 --guest-ip 10.8.0.6 --tap tapx" "ember-tap delete t1" "ember-tap create t3 --address 10.8.0.9/30"; do
-	$v >/dev/null 2>"$T_TMP/busy.$((++nb))" &
+	nb=$((nb + 1))
+	$v >/dev/null 2>"$T_TMP/busy.$nb" &
 	pids+=($!)
 done
 rcs=

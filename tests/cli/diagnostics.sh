@@ -6,7 +6,6 @@
 . "$(dirname "$0")/../lib.sh"
 need_netns "$@"
 command -v ip >/dev/null || skip_all "ip (iproute2) not found"
-realip=$(command -v ip)
 export EMBER_RUN_DIR=$T_TMP/run
 ember-init init -q --instance-id d1a9
 # wrapper DIR NAME BODY: a program NAME in DIR that runs BODY (bash) when its

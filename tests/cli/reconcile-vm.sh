@@ -29,11 +29,11 @@ at_exit 'for p in "${PIDS[@]}"; do kill -9 "$p"; done'
 # net OWNER: the runtime ember-up gives a VM: address, TAP, CID, rules.
 # Sets G (guest), H (host/prefix), TAPN, CID.
 net() {
-	local o p rest
-	read -r o G h p rest < <(ember-ipalloc alloc "$1") || return 1
+	local p rest
+	read -r _ G h p rest < <(ember-ipalloc alloc "$1") || return 1
 	H=$h/$p
-	read -r o TAPN rest < <(ember-tap create "$1" --address "$H") || return 1
-	read -r o CID < <(ember-cidalloc alloc "$1") || return 1
+	read -r _ TAPN rest < <(ember-tap create "$1" --address "$H") || return 1
+	read -r _ CID < <(ember-cidalloc alloc "$1") || return 1
 	ember-nat up "$1" --guest-ip "$G" --tap "$TAPN" >/dev/null
 }
 # record NAME STATE [TAP GUEST HOST CID]: NAME's record as ember-vm create

@@ -76,7 +76,7 @@ check "a half-written line (9 bytes, less than read_exact's 10): dropped" 0 "EOF
 check "10 bytes without the end of line: dropped as Firecracker drops it" 0 "EOF after 0 bytes" $PY "$WIRE" half "$VSOCK" 'CONNECT 10'
 check "another keyword: dropped" 0 "" $PY "$WIRE" connect "$VSOCK" 'CONNECTX 5\n'
 check "a line past 32 bytes: 32 read, the port no u32, dropped" 0 "" $PY "$WIRE" connect "$VSOCK" 'CONNECT 123456789012345678901234\n'
-check "after all that, a good one still works" 0 "OK 1073741828
+check "after all that, a good one still works (CONNECT 6 used up 1073741828: the muxer allocates the port before the guest answers)" 0 "OK 1073741829
 again" $PY "$WIRE" connect "$VSOCK" 'CONNECT 5\n' 'again'
 
 ## hybrid vsock, guest-initiated: <uds_path>_<port>

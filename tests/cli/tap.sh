@@ -227,7 +227,6 @@ ip link del dev tapfor1
 
 ## legacy installation: "em-" names and ifalias "ember::<owner>"
 new_state
-dirL=$EMBER_STATE_DIR
 ember-init init -q --legacy
 l1=$(tapname "" vm1)
 is "a legacy name is em- and 8 hex characters" "$l1" "em-511c93a7"

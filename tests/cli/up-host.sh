@@ -2,8 +2,8 @@
 # ember-up and ember-down for real: the stand-in as Firecracker, a peer
 # namespace as the internet, and real dnsmasq answering names from
 # STATE/hosts. The guest's own view (its eth0, its connections) is taken
-# inside the guest's namespace, which the stand-in made at InstanceStart:
-# nsenter enters it through a process of the guest (guest_pid).
+# through ember-vm exec: the guest runs ember-agent, reached over the VM's
+# hybrid vsock as in a real guest.
 . "$(dirname "$0")/../lib.sh"
 need_netns "$@"
 . "$(dirname "$0")/up-helpers"
@@ -47,7 +47,7 @@ ok "dnsmasq answers (and knows no web yet)" test -z "$(name_of web)"
 
 ## ember-up web: address, TAP, CID, record, NAT, process, name
 guest_cmd web
-check "ember-up web --rootfs FILE --kernel FILE" 0 "*" "$UP" web --rootfs "$ROOTFS" --kernel "$KERNEL"
+check "ember-up web --rootfs FILE --kernel FILE --wait 10" 0 "*" "$UP" web --rootfs "$ROOTFS" --kernel "$KERNEL" --wait 10
 up_out=$T_OUT
 read -r _ G H P _ < <(ember-ipalloc show web)
 read -r _ TAP _ < <(ember-tap show web)
@@ -59,9 +59,9 @@ guest_ip $G
 *"
 is "  exactly what ember-vm show prints" "$up_out" "$(ember-vm show web)"
 ok "the guest runs" guest_up web
-WEB=$(guest_pid web)
-in_web() { nsenter -t "$WEB" -n "$@"; }
-is "the guest's eth0 has the address ember-ipalloc gave (ip -4 addr show eth0, in the guest)" \
+in_web() { ember-vm exec web -- "$@"; }
+check "ember-vm ping web: its agent answers" 0 "*" ember-vm ping web
+is "ember-vm exec web -- ip -4 addr show eth0: the address ember-ipalloc gave" \
 	"$(in_web ip -4 -o addr show eth0 | awk '{print $4}')" "$G/$P"
 is "and its gateway is the TAP's side" "$(in_web ip route show default | awk '{print $3}')" "$H"
 ok "the host reaches the guest" ping -c 1 -W 5 "$G"
@@ -91,7 +91,7 @@ is "  and nothing changed" "$(world)" "$snap"
 guest_cmd db
 check "ember-up db --allow 198.51.100.0/24" 0 "*" "$UP" db --rootfs "$ROOTFS" --kernel "$KERNEL" --allow 198.51.100.0/24
 ok "  runs" guest_up db
-in_db() { nsenter -t "$(guest_pid db)" -n "$@"; }
+in_db() { ember-vm exec db -- "$@"; }
 check "  reaches the allowed network" 0 "198.51.100.1" connect in_db 198.51.100.2 9000
 check "  and nothing else" 124 "" connect in_db 203.0.113.5 9003
 check "  nor the host" 124 "" connect in_db 198.51.100.1 9001

@@ -7,7 +7,8 @@
  *
  * Vsock: a host client of uds_path writes "CONNECT <port>\n" and is joined
  * to $EMBER_STANDIN_VSOCK_DIR/<port> (or AF_VSOCK CID $EMBER_STANDIN_VSOCK_CID,
- * that port) after "OK <n>\n", n from 1073741825 up. The guest reaches host
+ * that port) after "OK <n>\n", n from 1073741825 up (one per CONNECT read, as
+ * the muxer allocates it before the guest answers). The guest reaches host
  * port P by connecting to $EMBER_STANDIN_VSOCK_DIR/host and writing
  * "CONNECT <P>\n": the stand-in answers "OK <P>\n" and joins it to
  * <uds_path>_<P>, or closes it with no bytes when nothing listens there
@@ -505,12 +506,14 @@ static void host_connection(int fd)
 		close(fd);
 		return;
 	}
+	/* the muxer allocates the local port as soon as the port is read,
+	 * before the guest answers: a CONNECT nobody accepts uses one up too */
+	g.local_port = ((g.local_port + 1) & ~(1u << 31)) | (1u << 30);
 	guest = connect_guest(port);
 	if (guest < 0) {
 		close(fd);
 		return;
 	}
-	g.local_port = ((g.local_port + 1) & ~(1u << 31)) | (1u << 30);
 	snprintf(ok, sizeof(ok), "OK %u\n", g.local_port);
 	if (send(fd, ok, strlen(ok), MSG_NOSIGNAL) < 0) {
 		close(fd);
