@@ -3,7 +3,9 @@
 same hybrid vsock path, no protocol. Guest: rawcat.py serve UDS (a listener
 at the stand-in's $EMBER_STANDIN_VSOCK_DIR/<port>); each connection sends
 "PUT PATH\\n" then bytes to EOF (written to PATH), or "GET PATH\\n" and gets
-PATH's bytes. Host: rawcat.py put|get VSOCK_UDS PORT LOCAL PATH."""
+PATH's bytes; "PUTSYNC PATH\n" also fsyncs PATH. Host: rawcat.py
+put|put+fsync|get|get+fsync VSOCK_UDS PORT LOCAL PATH (get+fsync fsyncs
+LOCAL): +fsync is the durability ember-vm cp gives at the end it writes."""
 import os
 import socket
 import sys
@@ -15,13 +17,16 @@ CHUNK = 1 << 20
 def serve_one(c):
     f = c.makefile("rb")
     op, path = f.readline().decode().rstrip("\n").split(" ", 1)
-    if op == "PUT":
+    if op in ("PUT", "PUTSYNC"):
         with open(path, "wb") as out:
             while True:
                 b = f.read1(CHUNK)
                 if not b:
                     break
                 out.write(b)
+            if op == "PUTSYNC":
+                out.flush()
+                os.fsync(out.fileno())
         c.sendall(b"done\n")
     else:
         with open(path, "rb") as src:
@@ -59,8 +64,8 @@ def main():
         return
     op, uds, port, local, path = sys.argv[1:6]
     s = connect(uds, int(port))
-    if op == "put":
-        s.sendall(b"PUT %s\n" % path.encode())
+    if op in ("put", "put+fsync"):
+        s.sendall(b"%s %s\n" % (b"PUT" if op == "put" else b"PUTSYNC", path.encode()))
         with open(local, "rb") as src:
             s.sendfile(src)
         s.shutdown(socket.SHUT_WR)
@@ -74,6 +79,9 @@ def main():
                 if not b:
                     break
                 out.write(b)
+            if op == "get+fsync":
+                out.flush()
+                os.fsync(out.fileno())
     s.close()
 
 
