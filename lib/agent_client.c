@@ -76,9 +76,11 @@ static int next_line(struct agent_reader *r, int timeout_ms, const char *op, cha
 			return -1;
 		}
 		if (rc == AGENT_NONE)
-			return error_code(EXIT_TEMP, "the agent closed the connection during %s", op);
+			return error_code(EXIT_TEMP, "the agent closed the connection during %s",
+					  op);
 		if (rc == AGENT_TOO_LONG)
-			return error_code(EXIT_TEMP, "the agent sent a line longer than %d bytes during %s",
+			return error_code(EXIT_TEMP,
+					  "the agent sent a line longer than %d bytes during %s",
 					  AGENT_LINE_MAX, op);
 	} while (strspn(*line, " \t\r") == *n);
 	return 0;
@@ -283,7 +285,8 @@ static int exec_line(const cJSON *o, char *raw, agent_output_fn *out, void *ctx,
 
 /* An output frame on the fast path (agent_frame_fast): 1 when LINE was one
  * (*RC 0, or -1 when OUT stopped), 0 when it must be parsed. */
-static int output_fast(const char *line, size_t n, char *raw, agent_output_fn *out, void *ctx, int *rc)
+static int output_fast(const char *line, size_t n, char *raw, agent_output_fn *out, void *ctx,
+		       int *rc)
 {
 	long got = agent_frame_fast(line, n, "stdout", raw);
 	int stream = 1;

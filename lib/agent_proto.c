@@ -248,8 +248,8 @@ static size_t fast_id(const char *s, size_t n)
 	if (n && s[0] == '"') {
 		for (i = 1; i < n && i <= AGENT_ID_MAX; i++)
 			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-			      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.' ||
-			      s[i] == ':'))
+			      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
+			      s[i] == '.' || s[i] == ':'))
 				break;
 		return i < n && s[i] == '"' ? i + 1 : 0;
 	}

@@ -202,8 +202,8 @@ long agent_frame_parse(const char *line, size_t n, const char *key, const char *
 	return agent_frame_parse_json(line, n, key, eof_key, dst, eof, e);
 }
 
-long agent_frame_parse_json(const char *line, size_t n, const char *key, const char *eof_key, void *dst,
-			    int *eof, struct agent_err *e)
+long agent_frame_parse_json(const char *line, size_t n, const char *key, const char *eof_key,
+			    void *dst, int *eof, struct agent_err *e)
 {
 	cJSON *o = agent_parse(line, n, e);
 	const cJSON *data, *end;

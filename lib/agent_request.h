@@ -42,8 +42,8 @@ long agent_frame_parse(const char *line, size_t n, const char *key, const char *
 		       int *eof, struct agent_err *e);
 /* The same with cJSON alone: what agent_frame_parse falls back to when the
  * line is not of the shape agent_frame_fast takes, and what it is held to. */
-long agent_frame_parse_json(const char *line, size_t n, const char *key, const char *eof_key, void *dst,
-			    int *eof, struct agent_err *e);
+long agent_frame_parse_json(const char *line, size_t n, const char *key, const char *eof_key,
+			    void *dst, int *eof, struct agent_err *e);
 
 /* Whether LINE is a frame of KEY or EOF_KEY, at all (for stale frames). */
 int agent_is_frame(const char *line, size_t n, const char *key, const char *eof_key);

@@ -6,13 +6,17 @@
 /* The tables below are constants built by the preprocessor from these two
  * expressions, so there is nothing to initialise at run time. */
 #define ALPHA(v)                                                                                   \
-	((v) < 26 ? 'A' + (v) : (v) < 52 ? 'a' + (v) - 26 : (v) < 62 ? '0' + (v) - 52 : (v) == 62 ? '+' : '/')
+	((v) < 26    ? 'A' + (v)                                                                   \
+	 : (v) < 52  ? 'a' + (v)-26                                                                \
+	 : (v) < 62  ? '0' + (v)-52                                                                \
+	 : (v) == 62 ? '+'                                                                         \
+		     : '/')
 #define VALUE(c)                                                                                   \
 	((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                                    \
 	 : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                               \
 	 : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                               \
-	 : (c) == '+'               ? 62                                                           \
-	 : (c) == '/'               ? 63                                                           \
+	 : (c) == '+'		    ? 62                                                           \
+	 : (c) == '/'		    ? 63                                                           \
 				    : -1)
 #define R4(M, i) M(i) M((i) + 1) M((i) + 2) M((i) + 3)
 #define R16(M, i) R4(M, i) R4(M, (i) + 4) R4(M, (i) + 8) R4(M, (i) + 12)
@@ -22,7 +26,7 @@
 #define R4096(M, i) R1024(M, i) R1024(M, (i) + 1024) R1024(M, (i) + 2048) R1024(M, (i) + 3072)
 
 /* The two characters of every 12 bits: three bytes encode in two lookups. */
-#define PAIR(v) ALPHA((v) >> 6), ALPHA((v) & 63),
+#define PAIR(v) ALPHA((v) >> 6), ALPHA((v)&63),
 static const char pairs[2 * 4096] = {R4096(PAIR, 0)};
 
 /* Each byte's value as the character in each of a group's four places,
@@ -64,8 +68,9 @@ __attribute__((target("avx2"))) static __m256i enc_sextets(__m256i in)
 {
 	__m256i t0, t1, t2, t3;
 
-	in = _mm256_shuffle_epi8(in, _mm256_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1, 14,
-						     15, 13, 14, 11, 12, 10, 11, 8, 9, 7, 8, 5, 6, 4, 5));
+	in = _mm256_shuffle_epi8(in, _mm256_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0,
+						     1, 14, 15, 13, 14, 11, 12, 10, 11, 8, 9, 7, 8,
+						     5, 6, 4, 5));
 	t0 = _mm256_and_si256(in, _mm256_set1_epi32(0x0fc0fc00));
 	t1 = _mm256_mulhi_epu16(t0, _mm256_set1_epi32(0x04000040));
 	t2 = _mm256_and_si256(in, _mm256_set1_epi32(0x003f03f0));
@@ -76,9 +81,9 @@ __attribute__((target("avx2"))) static __m256i enc_sextets(__m256i in)
 /* Sextets to characters: an offset by range (A-Z, a-z, 0-9, '+', '/'). */
 __attribute__((target("avx2"))) static __m256i enc_chars(__m256i in)
 {
-	const __m256i offsets = _mm256_setr_epi8(65, 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 0,
-						 0, 65, 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16,
-						 0, 0);
+	const __m256i offsets =
+	    _mm256_setr_epi8(65, 71, -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 0, 0, 65, 71,
+			     -4, -4, -4, -4, -4, -4, -4, -4, -4, -4, -19, -16, 0, 0);
 	__m256i idx = _mm256_subs_epu8(in, _mm256_set1_epi8(51));
 
 	idx = _mm256_sub_epi8(idx, _mm256_cmpgt_epi8(in, _mm256_set1_epi8(25)));
@@ -108,18 +113,20 @@ __attribute__((target("avx2"))) static size_t encode_avx2(const unsigned char *s
  * 32-byte store stays within the LEN / 4 * 3 bytes of DST, and the last
  * group is the scalar code's); stops before a block with a character
  * outside the alphabet ('=' too). Returns the characters taken. */
-__attribute__((target("avx2"))) static size_t decode_avx2(const unsigned char *s, size_t len, unsigned char *d)
+__attribute__((target("avx2"))) static size_t decode_avx2(const unsigned char *s, size_t len,
+							  unsigned char *d)
 {
-	const __m256i lut_lo = _mm256_setr_epi8(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
-						0x13, 0x1a, 0x1b, 0x1b, 0x1b, 0x1a, 0x15, 0x11, 0x11, 0x11,
-						0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x13, 0x1a, 0x1b, 0x1b,
-						0x1b, 0x1a);
-	const __m256i lut_hi = _mm256_setr_epi8(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10,
-						0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x01, 0x02,
-						0x04, 0x08, 0x04, 0x08, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
-						0x10, 0x10);
-	const __m256i lut_roll = _mm256_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-						  16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m256i lut_lo =
+	    _mm256_setr_epi8(0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x13, 0x1a,
+			     0x1b, 0x1b, 0x1b, 0x1a, 0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+			     0x11, 0x11, 0x13, 0x1a, 0x1b, 0x1b, 0x1b, 0x1a);
+	const __m256i lut_hi =
+	    _mm256_setr_epi8(0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08, 0x10, 0x10, 0x10, 0x10,
+			     0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08,
+			     0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10);
+	const __m256i lut_roll =
+	    _mm256_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 19, 4,
+			     -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
 	const __m256i mask_2f = _mm256_set1_epi8(0x2f);
 	__m256i v, hi_nib, lo_nib, lo, hi, roll;
 	size_t i;
@@ -132,13 +139,14 @@ __attribute__((target("avx2"))) static size_t decode_avx2(const unsigned char *s
 		hi = _mm256_shuffle_epi8(lut_hi, hi_nib);
 		if (!_mm256_testz_si256(lo, hi))
 			break;
-		roll = _mm256_shuffle_epi8(lut_roll, _mm256_add_epi8(_mm256_cmpeq_epi8(v, mask_2f), hi_nib));
+		roll = _mm256_shuffle_epi8(lut_roll,
+					   _mm256_add_epi8(_mm256_cmpeq_epi8(v, mask_2f), hi_nib));
 		v = _mm256_add_epi8(v, roll);
 		v = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
 		v = _mm256_madd_epi16(v, _mm256_set1_epi32(0x00011000));
-		v = _mm256_shuffle_epi8(v, _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,
-							    2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1,
-							    -1));
+		v = _mm256_shuffle_epi8(v, _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12,
+							    -1, -1, -1, -1, 2, 1, 0, 6, 5, 4, 10, 9,
+							    8, 14, 13, 12, -1, -1, -1, -1));
 		v = _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, -1, -1));
 		_mm256_storeu_si256((__m256i *)d, v);
 	}

@@ -42,7 +42,8 @@ static void frames_agree(const char *line, size_t n, const char *key, const char
  * buffers of exactly the sizes promised) no access past them. */
 static void codec_agrees(const uint8_t *data, size_t size)
 {
-	unsigned char *src = malloc(size ? size : 1), *a = malloc(size / 4 * 3 + 1), *b = malloc(size / 4 * 3 + 1);
+	unsigned char *src = malloc(size ? size : 1), *a = malloc(size / 4 * 3 + 1),
+		      *b = malloc(size / 4 * 3 + 1);
 	char *e1 = malloc(BASE64_LEN(size) + 1), *e2 = malloc(BASE64_LEN(size) + 1);
 	unsigned char *back = malloc(BASE64_LEN(size) / 4 * 3 + 1);
 	long x, y;
@@ -73,7 +74,8 @@ static void codec_agrees(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const prefixes[] = {"{\"data\":\"", "{\"id\":7,\"data\":\"", "{\"id\":\"a-1\",\"data\":\""};
+	static const char *const prefixes[] = {"{\"data\":\"", "{\"id\":7,\"data\":\"",
+					       "{\"id\":\"a-1\",\"data\":\""};
 	struct agent_request r;
 	struct agent_err e;
 	char *line = malloc(size + 1), *wrapped;

@@ -69,7 +69,8 @@ static void base64_strict(void **state)
  * character at a time, padding only as the last one or two. */
 static long reference_decode(const unsigned char *s, size_t len, unsigned char *d)
 {
-	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	unsigned long bits = 0;
 	size_t i, pad = 0, out = 0;
 	int nbits = 0;
@@ -97,11 +98,13 @@ static long reference_decode(const unsigned char *s, size_t len, unsigned char *
 
 static size_t reference_encode(const unsigned char *s, size_t n, char *d)
 {
-	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t i, out = 0;
 
 	for (i = 0; i < n; i += 3) {
-		unsigned long v = (unsigned long)s[i] << 16 | (i + 1 < n ? (unsigned long)s[i + 1] << 8 : 0) |
+		unsigned long v = (unsigned long)s[i] << 16 |
+				  (i + 1 < n ? (unsigned long)s[i + 1] << 8 : 0) |
 				  (i + 2 < n ? s[i + 2] : 0);
 
 		d[out++] = alphabet[v >> 18];
@@ -131,7 +134,8 @@ static void matches_reference(void)
 		in[i] = (unsigned char)rand_r(&seed);
 	for (len = 0; len <= sizeof(in); len++) {
 		for (j = 0; j < 4 && j <= len; j++) {
-			assert_int_equal(base64_encode(in + j, len - j, e1), reference_encode(in + j, len - j, e2));
+			assert_int_equal(base64_encode(in + j, len - j, e1),
+					 reference_encode(in + j, len - j, e2));
 			assert_string_equal(e1, e2);
 		}
 	}
@@ -150,7 +154,8 @@ static void matches_reference(void)
 		}
 	}
 	for (k = 0; k < 200000; k++) {
-		len = (size_t)(rand_r(&seed) % 41) * 4 + (rand_r(&seed) % 8 == 0 ? (size_t)rand_r(&seed) % 4 : 0);
+		len = (size_t)(rand_r(&seed) % 41) * 4 +
+		      (rand_r(&seed) % 8 == 0 ? (size_t)rand_r(&seed) % 4 : 0);
 		for (j = 0; j < len; j++)
 			s[j] = chars[rand_r(&seed) % (sizeof(chars) - 1)];
 		x = base64_decode((const char *)s, len, a);
@@ -334,7 +339,8 @@ static void frame_bytes_as_cjson_prints(void **state)
 	static char raw[AGENT_RAW_MAX];
 	static const size_t lens[] = {0, 1, 2, 3, 4, 5, 1000, AGENT_RAW_MAX};
 	size_t size = agent_frame_size(AGENT_RAW_MAX), i, j;
-	char *buf = malloc(size), *b64 = malloc(BASE64_LEN(AGENT_RAW_MAX) + 1), *want, big[AGENT_ID_MAX + 1];
+	char *buf = malloc(size), *b64 = malloc(BASE64_LEN(AGENT_RAW_MAX) + 1), *want,
+	     big[AGENT_ID_MAX + 1];
 	cJSON *ids[8], *o;
 	long len;
 	int k;
@@ -360,7 +366,8 @@ static void frame_bytes_as_cjson_prints(void **state)
 			base64_encode(raw, lens[j], b64);
 			cJSON_AddStringToObject(o, k % 2 ? "stdout" : "data", b64);
 			want = cJSON_PrintUnformatted(o);
-			len = agent_frame(ids[k], k % 2 ? "stdout" : "data", raw, lens[j], buf, size);
+			len =
+			    agent_frame(ids[k], k % 2 ? "stdout" : "data", raw, lens[j], buf, size);
 			assert_int_equal(len, strlen(want) + 1);
 			assert_memory_equal(buf, want, strlen(want));
 			assert_int_equal(buf[len - 1], '\n');
@@ -412,57 +419,57 @@ static void frame_fast_path(void **state)
 {
 	static const struct {
 		const char *line;
-		int fast;     /* taken by the fast path */
-		long result;  /* bytes, or -1 */
+		int fast;    /* taken by the fast path */
+		long result; /* bytes, or -1 */
 		const char *code;
 	} cases[] = {
-		{"{\"data\":\"aGk=\"}", 1, 2, NULL},
-		{"{\"data\":\"\"}", 1, 0, NULL},
-		{"{\"id\":7,\"data\":\"aGk=\"}", 1, 2, NULL},
-		{"{\"id\":01,\"data\":\"aGk=\"}", 1, 2, NULL},
-		{"{\"id\":\"x-1.a:b_C\",\"data\":\"aGk=\"}", 1, 2, NULL},
-		{"{\"id\":\"\",\"data\":\"aGk=\"}", 1, 2, NULL},
-		{"{\"id\":1234567890123456,\"data\":\"aGk=\"}", 0, 2, NULL},
-		{"{\"id\":-1,\"data\":\"aGk=\"}", 0, 2, NULL},
-		{"{\"id\":\"a b\",\"data\":\"aGk=\"}", 0, 2, NULL},
-		{"{\"id\":\"a\\\"b\",\"data\":\"aGk=\"}", 0, 2, NULL},
-		{"{\"id\":null,\"data\":\"aGk=\"}", 0, 2, NULL},
-		{"{\"data\":\"aGk=\"} ", 0, 2, NULL},
-		{"{ \"data\" : \"aGk=\" }", 0, 2, NULL},
-		{"{\"data\" :\"aGk=\"}", 0, 2, NULL},
-		{"\t{\"data\":\"aGk=\"}", 0, 2, NULL},
-		{"{\"data\":\"aGk\\u003d\"}", 0, 2, NULL},
-		{"{\"data\":\"aG\\/k\"}", 0, 3, NULL},
-		{"{\"data\":\"aGk\\\"=\"}", 0, -1, "EBADREQ"},
-		{"{\"data\":\"aGk=\\\"}", 0, -1, "EBADREQ"},
-		{"{\"data\":\"aGk=\",\"x\":1}", 0, 2, NULL},
-		{"{\"x\":1,\"data\":\"aGk=\"}", 0, 2, NULL},
-		{"{\"x\":\"1\",\"data\":\"aGk=\"}", 0, 2, NULL},
-		{"{\"id\":7,\"x\":1,\"data\":\"aGk=\"}", 0, 2, NULL},
-		{"{\"data\":\"aGk=\",\"eof\":true}", 0, 2, NULL},
-		{"{\"data\":\"aGk=\",\"eof\":false}", 0, 2, NULL},
-		{"{\"data\":\"aGk=\",\"eof\":\"yes\"}", 0, -1, "EBADREQ"},
-		{"{\"eof\":true,\"data\":\"aGk=\"}", 0, 2, NULL},
-		{"{\"eof\":true}", 0, 0, NULL},
-		{"{\"data\":\"\",\"data\":\"aGk=\"}", 0, 0, NULL},
-		{"{\"data\":\"QQ==\",\"data\":\"aGk=\"}", 0, 1, NULL},
-		{"{\"data\":\"aGk=\",\"data\":5}", 0, 2, NULL},
-		{"{\"data\":5}", 0, -1, "EBADREQ"},
-		{"{\"data\":null}", 0, -1, "EBADREQ"},
-		{"{\"data\":[\"aGk=\"]}", 0, -1, "EBADREQ"},
-		{"{\"data\":\"aGk\"}", 0, -1, "EBADREQ"},
-		{"{\"data\":\"aG=k\"}", 0, -1, "EBADREQ"},
-		{"{\"data\":\"aGk=\"}}", 0, -1, "EBADREQ"},
-		{"{\"data\":\"aGk=\"", 0, -1, "EBADREQ"},
-		{"{\"data\":\"aGk=\"]", 0, -1, "EBADREQ"},
-		{"[\"data\",\"aGk=\"]", 0, -1, "EBADREQ"},
-		{"{\"Data\":\"aGk=\"}", 0, -1, "EBADREQ"},
-		{"{\"dataX\":\"aGk=\"}", 0, -1, "EBADREQ"},
-		{"{\"stdout\":\"aGk=\"}", 0, -1, "EBADREQ"},
-		{"{\"data\":\"a\"}", 0, -1, "EBADREQ"},
-		{"{\"}", 0, -1, "EBADREQ"},
-		{"{\"data\":\"}", 0, -1, "EBADREQ"},
-		{"\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk=\"}", 1, 2, NULL},
+	    {"{\"data\":\"\"}", 1, 0, NULL},
+	    {"{\"id\":7,\"data\":\"aGk=\"}", 1, 2, NULL},
+	    {"{\"id\":01,\"data\":\"aGk=\"}", 1, 2, NULL},
+	    {"{\"id\":\"x-1.a:b_C\",\"data\":\"aGk=\"}", 1, 2, NULL},
+	    {"{\"id\":\"\",\"data\":\"aGk=\"}", 1, 2, NULL},
+	    {"{\"id\":1234567890123456,\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"id\":-1,\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"id\":\"a b\",\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"id\":\"a\\\"b\",\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"id\":null,\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"data\":\"aGk=\"} ", 0, 2, NULL},
+	    {"{ \"data\" : \"aGk=\" }", 0, 2, NULL},
+	    {"{\"data\" :\"aGk=\"}", 0, 2, NULL},
+	    {"\t{\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"data\":\"aGk\\u003d\"}", 0, 2, NULL},
+	    {"{\"data\":\"aG\\/k\"}", 0, 3, NULL},
+	    {"{\"data\":\"aGk\\\"=\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk=\\\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk=\",\"x\":1}", 0, 2, NULL},
+	    {"{\"x\":1,\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"x\":\"1\",\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"id\":7,\"x\":1,\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"data\":\"aGk=\",\"eof\":true}", 0, 2, NULL},
+	    {"{\"data\":\"aGk=\",\"eof\":false}", 0, 2, NULL},
+	    {"{\"data\":\"aGk=\",\"eof\":\"yes\"}", 0, -1, "EBADREQ"},
+	    {"{\"eof\":true,\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"eof\":true}", 0, 0, NULL},
+	    {"{\"data\":\"\",\"data\":\"aGk=\"}", 0, 0, NULL},
+	    {"{\"data\":\"QQ==\",\"data\":\"aGk=\"}", 0, 1, NULL},
+	    {"{\"data\":\"aGk=\",\"data\":5}", 0, 2, NULL},
+	    {"{\"data\":5}", 0, -1, "EBADREQ"},
+	    {"{\"data\":null}", 0, -1, "EBADREQ"},
+	    {"{\"data\":[\"aGk=\"]}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aG=k\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk=\"}}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk=\"", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk=\"]", 0, -1, "EBADREQ"},
+	    {"[\"data\",\"aGk=\"]", 0, -1, "EBADREQ"},
+	    {"{\"Data\":\"aGk=\"}", 0, -1, "EBADREQ"},
+	    {"{\"dataX\":\"aGk=\"}", 0, -1, "EBADREQ"},
+	    {"{\"stdout\":\"aGk=\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"a\"}", 0, -1, "EBADREQ"},
+	    {"{\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"}", 0, -1, "EBADREQ"},
+	    {"\"}", 0, -1, "EBADREQ"},
 	};
 	char line[64], *big;
 	size_t i, n;
@@ -478,10 +485,11 @@ static void frame_fast_path(void **state)
 		if (fast != cases[i].fast)
 			fail_msg("%s: fast path %d, not %d", cases[i].line, fast, cases[i].fast);
 		memset(&e, 0, sizeof(e));
-		if (agent_frame_parse(cases[i].line, strlen(cases[i].line), "data", "eof", raw, &eof, &e) !=
-			cases[i].result ||
+		if (agent_frame_parse(cases[i].line, strlen(cases[i].line), "data", "eof", raw,
+				      &eof, &e) != cases[i].result ||
 		    (cases[i].code && strcmp(e.code, cases[i].code) != 0))
-			fail_msg("%s: not %ld %s", cases[i].line, cases[i].result, cases[i].code ? cases[i].code : "");
+			fail_msg("%s: not %ld %s", cases[i].line, cases[i].result,
+				 cases[i].code ? cases[i].code : "");
 	}
 	/* a NUL inside the string: cJSON's string ends there, the fast path
 	 * leaves it to cJSON */
@@ -670,15 +678,21 @@ static void exit_codes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(base64_vectors),   cmocka_unit_test(base64_binary_round_trip),
-		cmocka_unit_test(base64_strict),    cmocka_unit_test(base64_matches_reference),
-		cmocka_unit_test(request_ops),
-		cmocka_unit_test(request_refusals), cmocka_unit_test(frames),
-		cmocka_unit_test(frame_lines),      cmocka_unit_test(frame_bytes_as_cjson_prints),
-		cmocka_unit_test(frame_fast_path),  cmocka_unit_test(write_behind),
-		cmocka_unit_test(reader_bounds),
-		cmocka_unit_test(ok_line),          cmocka_unit_test(exit_codes),
-		cmocka_unit_test(hvsock_nothing_past_ok),
+	    cmocka_unit_test(base64_vectors),
+	    cmocka_unit_test(base64_binary_round_trip),
+	    cmocka_unit_test(base64_strict),
+	    cmocka_unit_test(base64_matches_reference),
+	    cmocka_unit_test(request_ops),
+	    cmocka_unit_test(request_refusals),
+	    cmocka_unit_test(frames),
+	    cmocka_unit_test(frame_lines),
+	    cmocka_unit_test(frame_bytes_as_cjson_prints),
+	    cmocka_unit_test(frame_fast_path),
+	    cmocka_unit_test(write_behind),
+	    cmocka_unit_test(reader_bounds),
+	    cmocka_unit_test(ok_line),
+	    cmocka_unit_test(exit_codes),
+	    cmocka_unit_test(hvsock_nothing_past_ok),
 	};
 
 	return UNIT_RUN(tests);
