@@ -62,36 +62,51 @@ static int agent_said_no(const cJSON *o, const char *op, struct agent_err *ae)
 	return 1;
 }
 
+/* The next reply line that is not blank; -1 (recorded) at the end of the
+ * stream, on a line too long or after TIMEOUT_MS. */
+static int next_line(struct agent_reader *r, int timeout_ms, const char *op, char **line, size_t *n)
+{
+	int rc;
+
+	do {
+		rc = agent_read_line(r, timeout_ms, line, n);
+		if (rc < 0) {
+			if (errno == ETIMEDOUT)
+				error_code(EXIT_TEMP, "the agent did not answer %s within %d ms", op, timeout_ms);
+			return -1;
+		}
+		if (rc == AGENT_NONE)
+			return error_code(EXIT_TEMP, "the agent closed the connection during %s",
+					  op);
+		if (rc == AGENT_TOO_LONG)
+			return error_code(EXIT_TEMP,
+					  "the agent sent a line longer than %d bytes during %s",
+					  AGENT_LINE_MAX, op);
+	} while (strspn(*line, " \t\r") == *n);
+	return 0;
+}
+
+/* A reply line as an object; NULL (recorded) when it is not one. */
+static cJSON *reply(const char *line, size_t n, const char *op)
+{
+	struct agent_err e;
+	cJSON *o = agent_parse(line, n, &e);
+
+	if (!o)
+		error_code(EXIT_TEMP, "the agent's answer to %s is not a JSON object: %s", op, e.message);
+	return o;
+}
+
 /* The next reply line as an object; NULL (recorded) at the end of the
  * stream, on a broken line or after TIMEOUT_MS. */
 static cJSON *next_reply(struct agent_reader *r, int timeout_ms, const char *op)
 {
-	struct agent_err e;
 	char *line;
 	size_t n;
-	cJSON *o;
-	int rc;
 
-	do {
-		rc = agent_read_line(r, timeout_ms, &line, &n);
-		if (rc < 0) {
-			if (errno == ETIMEDOUT)
-				error_code(EXIT_TEMP, "the agent did not answer %s within %d ms", op, timeout_ms);
-			return NULL;
-		}
-		if (rc == AGENT_NONE) {
-			error_code(EXIT_TEMP, "the agent closed the connection during %s", op);
-			return NULL;
-		}
-		if (rc == AGENT_TOO_LONG) {
-			error_code(EXIT_TEMP, "the agent sent a line longer than %d bytes during %s", AGENT_LINE_MAX, op);
-			return NULL;
-		}
-	} while (strspn(line, " \t\r") == n);
-	o = agent_parse(line, n, &e);
-	if (!o)
-		error_code(EXIT_TEMP, "the agent's answer to %s is not a JSON object: %s", op, e.message);
-	return o;
+	if (next_line(r, timeout_ms, op, &line, &n) < 0)
+		return NULL;
+	return reply(line, n, op);
 }
 
 /* Send REQ; when the agent has closed the connection already, the reason is
@@ -268,6 +283,24 @@ static int exec_line(const cJSON *o, char *raw, agent_output_fn *out, void *ctx,
 	return 1;
 }
 
+/* An output frame on the fast path (agent_frame_fast): 1 when LINE was one
+ * (*RC 0, or -1 when OUT stopped), 0 when it must be parsed. */
+static int output_fast(const char *line, size_t n, char *raw, agent_output_fn *out, void *ctx,
+		       int *rc)
+{
+	long got = agent_frame_fast(line, n, "stdout", raw);
+	int stream = 1;
+
+	if (got < 0) {
+		got = agent_frame_fast(line, n, "stderr", raw);
+		stream = 2;
+	}
+	if (got < 0)
+		return 0;
+	*rc = out && got ? out(ctx, stream, raw, (size_t)got) : 0;
+	return 1;
+}
+
 /* Fill S with the next stdin frame (or the end frame): 0, 1 at the end of
  * the input, -1 on an error. */
 static int stdin_frame(int in, char *raw, struct sending *s)
@@ -333,15 +366,16 @@ int agent_client_exec(int fd, const struct agent_exec_spec *spec, agent_output_f
 
 		/* every whole line the reader holds first */
 		while ((got = agent_reader_line(&r, &line, &n)) == AGENT_LINE) {
-			struct agent_err e;
-
 			if (strspn(line, " \t\r") == n)
 				continue;
-			o = agent_parse(line, n, &e);
-			if (!o) {
-				error_code(EXIT_TEMP, "the agent's answer to exec is not a JSON object: %s", e.message);
-				goto out;
+			if (output_fast(line, n, raw, out, ctx, &got)) {
+				if (got < 0)
+					goto out;
+				continue;
 			}
+			o = reply(line, n, "exec");
+			if (!o)
+				goto out;
 			got = exec_line(o, raw, out, ctx, res, ae);
 			cJSON_Delete(o);
 			if (got < 0)
@@ -407,7 +441,8 @@ int agent_client_read_file(int fd, const char *path, long long offset, long long
 	struct agent_err e;
 	cJSON *req, *o = NULL;
 	const cJSON *x;
-	char *raw = malloc(AGENT_RAW_MAX);
+	char *raw = malloc(AGENT_RAW_MAX), *line;
+	size_t len;
 	long n;
 	int rc = -1;
 
@@ -428,22 +463,27 @@ int agent_client_read_file(int fd, const char *path, long long offset, long long
 	if (send_request(fd, req, &r, "read_file", ae) < 0)
 		goto out;
 	for (;;) {
-		o = next_reply(&r, -1, "read_file");
-		if (!o || agent_said_no(o, "read_file", ae))
+		if (next_line(&r, -1, "read_file", &line, &len) < 0)
 			goto out;
-		x = cJSON_GetObjectItemCaseSensitive(o, "data");
-		if (!x)
-			break;
-		n = agent_frame_decode(x, "data", raw, &e);
+		n = agent_frame_fast(line, len, "data", raw);
 		if (n < 0) {
-			error_code(EXIT_TEMP, "the agent sent a bad frame: %s", e.message);
-			goto out;
+			o = reply(line, len, "read_file");
+			if (!o || agent_said_no(o, "read_file", ae))
+				goto out;
+			x = cJSON_GetObjectItemCaseSensitive(o, "data");
+			if (!x)
+				break;
+			n = agent_frame_decode(x, "data", raw, &e);
+			if (n < 0) {
+				error_code(EXIT_TEMP, "the agent sent a bad frame: %s", e.message);
+				goto out;
+			}
+			cJSON_Delete(o);
+			o = NULL;
 		}
 		if (n && sink(ctx, raw, (size_t)n) < 0)
 			goto out;
 		info->bytes += n;
-		cJSON_Delete(o);
-		o = NULL;
 	}
 	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "eof"))) {
 		error_code(EXIT_TEMP, "the agent sent a read_file line with neither data nor the end");

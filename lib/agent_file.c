@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
+
 static int sys_error(struct agent_conn *c, const struct agent_request *r, const char *what, int errnum)
 {
 	struct agent_err e;
@@ -112,27 +114,12 @@ static int sync_dir(const char *path)
 	return rc;
 }
 
-static int write_all(int fd, const char *buf, size_t n)
-{
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, buf, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int agent_file_write(struct agent_conn *c, const struct agent_request *r)
 {
 	char tmp[PATH_MAX], *line;
 	int fd = -1, errnum = 0, rc, eof = 0;
 	long long written = 0;
+	off_t behind = 0;
 	mode_t mode = 0644;
 	int existed = 0;
 	struct agent_err e;
@@ -180,11 +167,12 @@ int agent_file_write(struct agent_conn *c, const struct agent_request *r)
 		got = agent_frame_parse(line, n, "data", "eof", c->raw, &eof, &e);
 		if (got < 0)
 			goto bad_frame;
-		if (write_all(fd, c->raw, (size_t)got) < 0) {
+		if (file_write_all(fd, c->raw, (size_t)got) < 0) {
 			errnum = errno;
 			goto fail;
 		}
 		written += got;
+		file_write_behind(fd, (off_t)written, &behind);
 	}
 	c->drain_key = c->drain_eof = NULL;
 	what = "sync";

@@ -14,6 +14,8 @@
 
 #define READ_CHUNK (64 * 1024)
 #define READER_CAP (AGENT_LINE_MAX + 1 + READ_CHUNK)
+/* the longest key agent_frame writes ("stdout", "data", ...) */
+#define FRAME_KEY_MAX 32
 
 int agent_err_set(struct agent_err *e, const char *code, int errnum, const char *fmt, ...)
 {
@@ -206,40 +208,77 @@ char *agent_line(const cJSON *obj, size_t *n)
 size_t agent_frame_size(size_t n)
 {
 	/* the line: the base64, the key and an id of AGENT_ID_MAX characters
-	 * each escaped as \uXXXX, the braces, quotes and the newline; then the
-	 * base64 alone, apart, which the line is printed from */
-	return 2 * (BASE64_LEN(n) + 1) + 6 * AGENT_ID_MAX + 128;
+	 * each escaped as \uXXXX, the braces, quotes and the newline */
+	return BASE64_LEN(n) + 6 * AGENT_ID_MAX + 128;
 }
 
 long agent_frame(const cJSON *id, const char *key, const void *data, size_t n, char *buf, size_t size)
 {
-	size_t b64 = BASE64_LEN(n), len;
-	cJSON *o = agent_reply(id), *s;
-	char *text;
-	long rc = -1;
+	size_t klen = strlen(key), len = 0;
 
-	if (!o || size < agent_frame_size(n)) {
-		cJSON_Delete(o);
+	if (size < agent_frame_size(n) || klen > FRAME_KEY_MAX)
 		return error("unable to build a frame");
+	/* the bytes cJSON prints for {"id":ID,"KEY":"<base64>"}, with the
+	 * base64 encoded in place: hundreds of KiB never copied again */
+	buf[len++] = '{';
+	if (id) {
+		memcpy(buf + len, "\"id\":", 5);
+		len += 5;
+		if (!cJSON_PrintPreallocated((cJSON *)id, buf + len, (int)(size - len), 0))
+			return error("unable to build a frame");
+		len += strlen(buf + len);
+		buf[len++] = ',';
 	}
-	/* the base64 goes at the end of BUF, and the line is printed before it,
-	 * never overlapping it */
-	text = buf + size - b64 - 1;
-	base64_encode(data, n, text);
-	s = cJSON_CreateStringReference(text);
-	if (!s)
-		goto out;
-	cJSON_AddItemToObject(o, key, s);
-	if (!cJSON_PrintPreallocated(o, buf, (int)(size - b64 - 1), 0)) {
-		error("unable to build a frame");
-		goto out;
+	buf[len++] = '"';
+	memcpy(buf + len, key, klen);
+	len += klen;
+	memcpy(buf + len, "\":\"", 3);
+	len += 3;
+	len += base64_encode(data, n, buf + len);
+	memcpy(buf + len, "\"}\n", 3);
+	return (long)(len + 3);
+}
+
+/* The length of an id agent_frame_fast takes at S (N bytes): digits alone,
+ * or a string of letters, digits and "-_.:"; 0 for anything else. */
+static size_t fast_id(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n && s[0] == '"') {
+		for (i = 1; i < n && i <= AGENT_ID_MAX; i++)
+			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
+			      s[i] == '.' || s[i] == ':'))
+				break;
+		return i < n && s[i] == '"' ? i + 1 : 0;
 	}
-	len = strlen(buf);
-	buf[len++] = '\n';
-	rc = (long)len;
-out:
-	cJSON_Delete(o);
-	return rc;
+	while (i < n && i < 15 && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+long agent_frame_fast(const char *line, size_t n, const char *key, void *dst)
+{
+	size_t klen = strlen(key), i = 1, id;
+
+	if (n < 2 || line[0] != '{' || memcmp(line + n - 2, "\"}", 2) != 0)
+		return -1;
+	if (n - i > 5 && memcmp(line + i, "\"id\":", 5) == 0) {
+		id = fast_id(line + i + 5, n - i - 5);
+		if (!id || i + 5 + id >= n || line[i + 5 + id] != ',')
+			return -1;
+		i += 5 + id + 1;
+	}
+	if (n - i < klen + 6 || line[i] != '"' || memcmp(line + i + 1, key, klen) != 0 ||
+	    memcmp(line + i + 1 + klen, "\":\"", 3) != 0)
+		return -1;
+	i += klen + 4;
+	/* the base64 runs to the line's closing "}: it holds no quote and no
+	 * backslash when it decodes, so cJSON would read the same string */
+	if (n - 2 - i > AGENT_FRAME_MAX)
+		return -1;
+	return base64_decode(line + i, n - 2 - i, dst);
 }
 
 int agent_write_all(int fd, const char *buf, size_t n)

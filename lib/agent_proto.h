@@ -69,9 +69,20 @@ int agent_read_line(struct agent_reader *r, int timeout_ms, char **line, size_t 
 /* Serialise OBJ as one line (with '\n') into a buffer the caller frees. */
 char *agent_line(const cJSON *obj, size_t *n);
 /* A frame {id, KEY: base64 of DATA} as one line (with '\n') into BUF, which
- * holds agent_frame_size(n, id) bytes. Returns the line's length, or -1. */
+ * holds agent_frame_size(n) bytes: the bytes cJSON would print for it, in
+ * one pass. KEY is a plain name (nothing to escape). Returns the line's
+ * length, or -1. */
 long agent_frame(const cJSON *id, const char *key, const void *data, size_t n, char *buf, size_t size);
 size_t agent_frame_size(size_t n);
+/* The fast path for a frame of KEY, without a JSON parser: LINE (N bytes,
+ * no newline) is exactly what agent_frame writes, {"KEY":"<base64>"} or
+ * with "id" first (digits alone, or a string of letters, digits and
+ * "-_.:"), and the base64 decodes (at most AGENT_FRAME_MAX characters).
+ * Returns the bytes decoded into DST (AGENT_RAW_MAX bytes); -1 for any
+ * other line, which the caller then parses with cJSON: the fast path only
+ * takes lines that cJSON reads as that very object, so the answer is the
+ * same either way (the unit tests and the fuzz target hold it to that). */
+long agent_frame_fast(const char *line, size_t n, const char *key, void *dst);
 /* Write all of BUF to the socket FD, waiting while it is full; -1 (recorded,
  * errno kept) when the peer is gone. */
 int agent_write_all(int fd, const char *buf, size_t n);

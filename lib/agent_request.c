@@ -193,6 +193,18 @@ void agent_request_release(struct agent_request *r)
 long agent_frame_parse(const char *line, size_t n, const char *key, const char *eof_key, void *dst,
 		       int *eof, struct agent_err *e)
 {
+	long got = agent_frame_fast(line, n, key, dst);
+
+	if (got >= 0) {
+		*eof = 0;
+		return got;
+	}
+	return agent_frame_parse_json(line, n, key, eof_key, dst, eof, e);
+}
+
+long agent_frame_parse_json(const char *line, size_t n, const char *key, const char *eof_key,
+			    void *dst, int *eof, struct agent_err *e)
+{
 	cJSON *o = agent_parse(line, n, e);
 	const cJSON *data, *end;
 	long got = 0;

@@ -36,9 +36,14 @@ void agent_request_release(struct agent_request *req);
 
 /* A frame that follows a request: {"KEY":"<base64>"} or {"EOF_KEY":true}.
  * Returns the bytes decoded into DST (AGENT_RAW_MAX) and sets *EOF, or -1
- * with E filled. */
+ * with E filled. A data frame as agent_frame writes it takes the fast path
+ * (agent_frame_fast); anything else is parsed with cJSON. */
 long agent_frame_parse(const char *line, size_t n, const char *key, const char *eof_key, void *dst,
 		       int *eof, struct agent_err *e);
+/* The same with cJSON alone: what agent_frame_parse falls back to when the
+ * line is not of the shape agent_frame_fast takes, and what it is held to. */
+long agent_frame_parse_json(const char *line, size_t n, const char *key, const char *eof_key,
+			    void *dst, int *eof, struct agent_err *e);
 
 /* Whether LINE is a frame of KEY or EOF_KEY, at all (for stale frames). */
 int agent_is_frame(const char *line, size_t n, const char *key, const char *eof_key);

@@ -16,5 +16,9 @@ size_t base64_encode(const void *src, size_t n, char *dst);
  * the number of bytes decoded, or -1 when SRC is not strict base64 (no error
  * recorded: the caller says what it was decoding). */
 long base64_decode(const char *src, size_t len, void *dst);
+/* Whether the codec may use the CPU's vector instructions (AVX2, where
+ * there): 1 by default; 0 runs the scalar code alone (tests: the code a
+ * CPU without them runs). The answers are the same either way. */
+void base64_simd(int on);
 
 #endif

@@ -43,6 +43,15 @@ int file_pwrite_all(int fd, const void *buf, size_t len, off_t offset)
 	return write_whole(fd, buf, len, offset < 0 ? 0 : offset);
 }
 
+void file_write_behind(int fd, off_t written, off_t *started)
+{
+	if (written - *started < FILE_WRITE_BEHIND)
+		return;
+	/* errors surface at the fsync, which waits for all of it */
+	sync_file_range(fd, *started, written - *started, SYNC_FILE_RANGE_WRITE);
+	*started = written;
+}
+
 ssize_t file_read_all(int fd, void *buf, size_t len)
 {
 	char *p = buf;

@@ -10,6 +10,12 @@
 int file_write_all(int fd, const void *buf, size_t len);
 /* The same with pwrite(2) at OFFSET. */
 int file_pwrite_all(int fd, const void *buf, size_t len, off_t offset);
+/* For a long write that ends in an fsync: once FILE_WRITE_BEHIND bytes were
+ * written past *STARTED (WRITTEN in all), start writing them back without
+ * waiting, and move *STARTED to WRITTEN. The disk then works while the data
+ * still comes, and the fsync at the end has little left to wait for. */
+#define FILE_WRITE_BEHIND (8 << 20)
+void file_write_behind(int fd, off_t written, off_t *started);
 /* read(2) up to LEN bytes into BUF, again after EINTR, until LEN or the end
  * of the file: the number read, or -1 with errno set. */
 ssize_t file_read_all(int fd, void *buf, size_t len);

@@ -84,6 +84,7 @@ struct sink {
 	int fd;
 	const char *tmp;
 	long long done;
+	off_t behind; /* written back from here on: file_write_behind */
 	agent_progress_fn *progress;
 	void *ctx;
 };
@@ -95,6 +96,7 @@ static int sink_write(void *ctx, const char *data, size_t n)
 	if (file_write_all(s->fd, data, n) < 0)
 		return error_errno("unable to write '%s'", s->tmp);
 	s->done += (long long)n;
+	file_write_behind(s->fd, (off_t)s->done, &s->behind);
 	if (s->progress)
 		s->progress(s->ctx, s->done);
 	return 0;

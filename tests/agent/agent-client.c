@@ -39,6 +39,7 @@
 
 #include "agent_client.h"
 #include "error.h"
+#include "file.h"
 #include "hvsock.h"
 
 static const char *uds, *hvsock, *vsock_cid;
@@ -205,14 +206,27 @@ static int cmd_exec(int argc, char **argv)
 	return res.signal ? 128 + res.signal : res.exit_code;
 }
 
+/* The local file of a read, written back as it comes (as ember-vm cp's). */
+struct sink {
+	int fd;
+	off_t done, behind;
+};
+
 static int sink(void *ctx, const char *data, size_t n)
 {
-	return write_out(NULL, *(int *)ctx, data, n);
+	struct sink *s = ctx;
+
+	if (write_out(NULL, s->fd, data, n) < 0)
+		return -1;
+	s->done += (off_t)n;
+	file_write_behind(s->fd, s->done, &s->behind);
+	return 0;
 }
 
 static int cmd_read(const char *remote, const char *local)
 {
 	struct agent_file_info info;
+	struct sink s = {0};
 	char tmp[4096];
 	int fd = dial(), out;
 
@@ -222,7 +236,8 @@ static int cmd_read(const char *remote, const char *local)
 		error_errno("unable to create '%s'", tmp);
 		die();
 	}
-	if (agent_client_read_file(fd, remote, 0, -1, sink, &out, &info, NULL) < 0) {
+	s.fd = out;
+	if (agent_client_read_file(fd, remote, 0, -1, sink, &s, &info, NULL) < 0) {
 		unlink(tmp);
 		die();
 	}

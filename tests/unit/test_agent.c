@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "file.h"
 
 #include "agent_client.h"
 #include "agent_request.h"
@@ -61,6 +63,118 @@ static void base64_strict(void **state)
 	(void)state;
 	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++)
 		assert_int_equal(base64_decode(bad[i], strlen(bad[i]), dec), -1);
+}
+
+/* A plain, slow, strict decoder to hold the table-driven one to: one
+ * character at a time, padding only as the last one or two. */
+static long reference_decode(const unsigned char *s, size_t len, unsigned char *d)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned long bits = 0;
+	size_t i, pad = 0, out = 0;
+	int nbits = 0;
+	const char *at;
+
+	if (len % 4)
+		return -1;
+	if (len && s[len - 1] == '=')
+		pad = len > 1 && s[len - 2] == '=' ? 2 : 1;
+	for (i = 0; i < len - pad; i++) {
+		at = s[i] ? strchr(alphabet, s[i]) : NULL;
+		if (!at)
+			return -1;
+		bits = bits << 6 | (unsigned long)(at - alphabet);
+		nbits += 6;
+		if (nbits >= 8) {
+			nbits -= 8;
+			d[out++] = (unsigned char)(bits >> nbits);
+		}
+	}
+	if (bits & ((1UL << nbits) - 1))
+		return -1; /* stray bits before the padding */
+	return (long)out;
+}
+
+static size_t reference_encode(const unsigned char *s, size_t n, char *d)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, out = 0;
+
+	for (i = 0; i < n; i += 3) {
+		unsigned long v = (unsigned long)s[i] << 16 |
+				  (i + 1 < n ? (unsigned long)s[i + 1] << 8 : 0) |
+				  (i + 2 < n ? s[i + 2] : 0);
+
+		d[out++] = alphabet[v >> 18];
+		d[out++] = alphabet[(v >> 12) & 63];
+		d[out++] = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
+		d[out++] = i + 2 < n ? alphabet[v & 63] : '=';
+	}
+	d[out] = '\0';
+	return out;
+}
+
+/* Every byte value in every place of strings up to 136 characters (so the
+ * vector blocks of 32, the two scalar loops and the last group), random
+ * strings, and the encoding of every length up to 300, against the
+ * references. */
+static void matches_reference(void)
+{
+	static const unsigned char chars[] = "AZaz09+/=QgwE\0\x80\xff -_\n";
+	unsigned char s[168], a[168], b[168], in[300];
+	char e1[404], e2[404];
+	unsigned seed = 12345;
+	size_t len, i, j;
+	long x, y;
+	int c, k;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)rand_r(&seed);
+	for (len = 0; len <= sizeof(in); len++) {
+		for (j = 0; j < 4 && j <= len; j++) {
+			assert_int_equal(base64_encode(in + j, len - j, e1),
+					 reference_encode(in + j, len - j, e2));
+			assert_string_equal(e1, e2);
+		}
+	}
+	for (len = 0; len <= 136; len += 4) {
+		for (i = 0; i < len; i++) {
+			for (c = 0; c < 256; c++) {
+				for (j = 0; j < len; j++)
+					s[j] = "Zm9v"[j % 4];
+				s[i] = (unsigned char)c;
+				x = base64_decode((const char *)s, len, a);
+				y = reference_decode(s, len, b);
+				assert_int_equal(x, y);
+				if (x > 0)
+					assert_memory_equal(a, b, (size_t)x);
+			}
+		}
+	}
+	for (k = 0; k < 200000; k++) {
+		len = (size_t)(rand_r(&seed) % 41) * 4 +
+		      (rand_r(&seed) % 8 == 0 ? (size_t)rand_r(&seed) % 4 : 0);
+		for (j = 0; j < len; j++)
+			s[j] = chars[rand_r(&seed) % (sizeof(chars) - 1)];
+		x = base64_decode((const char *)s, len, a);
+		y = reference_decode(s, len, b);
+		assert_int_equal(x, y);
+		if (x > 0)
+			assert_memory_equal(a, b, (size_t)x);
+	}
+}
+
+/* ... with the vector code where the CPU has it, and with the scalar code
+ * alone (what a CPU without it runs). */
+static void base64_matches_reference(void **state)
+{
+	(void)state;
+	matches_reference();
+	base64_simd(0);
+	matches_reference();
+	base64_simd(1);
 }
 
 static int parse(const char *s, struct agent_request *r, struct agent_err *e)
@@ -219,6 +333,215 @@ static void frame_lines(void **state)
 	free(buf);
 }
 
+/* agent_frame writes the very bytes cJSON prints for the same object. */
+static void frame_bytes_as_cjson_prints(void **state)
+{
+	static char raw[AGENT_RAW_MAX];
+	static const size_t lens[] = {0, 1, 2, 3, 4, 5, 1000, AGENT_RAW_MAX};
+	size_t size = agent_frame_size(AGENT_RAW_MAX), i, j;
+	char *buf = malloc(size), *b64 = malloc(BASE64_LEN(AGENT_RAW_MAX) + 1), *want,
+	     big[AGENT_ID_MAX + 1];
+	cJSON *ids[8], *o;
+	long len;
+	int k;
+
+	(void)state;
+	memset(big, '\x01', AGENT_ID_MAX);
+	big[AGENT_ID_MAX] = '\0';
+	ids[0] = NULL;
+	ids[1] = cJSON_CreateNumber(7);
+	ids[2] = cJSON_CreateNumber(-1.5e300);
+	ids[3] = cJSON_CreateNumber(0.1);
+	ids[4] = cJSON_CreateString("x1");
+	ids[5] = cJSON_CreateString("a\"b\\c\n\xc3\xa9");
+	ids[6] = cJSON_CreateString(big); /* each character escaped as \u0001 */
+	ids[7] = cJSON_CreateString("");
+	for (i = 0; i < AGENT_RAW_MAX; i++)
+		raw[i] = (char)(i * 13 + 1);
+	for (k = 0; k < 8; k++) {
+		for (j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+			o = cJSON_CreateObject();
+			if (ids[k])
+				cJSON_AddItemToObject(o, "id", cJSON_Duplicate(ids[k], 1));
+			base64_encode(raw, lens[j], b64);
+			cJSON_AddStringToObject(o, k % 2 ? "stdout" : "data", b64);
+			want = cJSON_PrintUnformatted(o);
+			len =
+			    agent_frame(ids[k], k % 2 ? "stdout" : "data", raw, lens[j], buf, size);
+			assert_int_equal(len, strlen(want) + 1);
+			assert_memory_equal(buf, want, strlen(want));
+			assert_int_equal(buf[len - 1], '\n');
+			free(want);
+			cJSON_Delete(o);
+		}
+		cJSON_Delete(ids[k]);
+	}
+	free(buf);
+	free(b64);
+}
+
+/* A line through agent_frame_parse (the fast path, then cJSON) and through
+ * cJSON alone: the same answer, to the byte and to the message. Returns
+ * whether the fast path took it. */
+static int same_either_way(const char *line, size_t n, const char *key, const char *eof_key)
+{
+	static char a[AGENT_RAW_MAX], b[AGENT_RAW_MAX], c[AGENT_RAW_MAX];
+	struct agent_err ea, eb;
+	long x, y, z;
+	int eofa = -1, eofb = -1;
+
+	memset(&ea, 0, sizeof(ea));
+	memset(&eb, 0, sizeof(eb));
+	x = agent_frame_parse(line, n, key, eof_key, a, &eofa, &ea);
+	y = agent_frame_parse_json(line, n, key, eof_key, b, &eofb, &eb);
+	z = agent_frame_fast(line, n, key, c);
+	assert_int_equal(x, y);
+	if (y >= 0) {
+		assert_int_equal(eofa, eofb);
+		assert_memory_equal(a, b, (size_t)y);
+	} else {
+		assert_string_equal(ea.code, eb.code);
+		assert_string_equal(ea.message, eb.message);
+	}
+	if (z >= 0) {
+		/* what the fast path takes, cJSON reads as that data frame */
+		assert_int_equal(z, y);
+		assert_int_equal(eofb, 0);
+		assert_memory_equal(c, b, (size_t)y);
+	}
+	return z >= 0;
+}
+
+/* Odd spacing, escapes, extra keys, wrong types, duplicates, NULs, bounds:
+ * the fast path takes only agent_frame's own shape and answers as cJSON
+ * would; every other line gets cJSON's answer. */
+static void frame_fast_path(void **state)
+{
+	static const struct {
+		const char *line;
+		int fast;    /* taken by the fast path */
+		long result; /* bytes, or -1 */
+		const char *code;
+	} cases[] = {
+	    {"{\"data\":\"aGk=\"}", 1, 2, NULL},
+	    {"{\"data\":\"\"}", 1, 0, NULL},
+	    {"{\"id\":7,\"data\":\"aGk=\"}", 1, 2, NULL},
+	    {"{\"id\":01,\"data\":\"aGk=\"}", 1, 2, NULL},
+	    {"{\"id\":\"x-1.a:b_C\",\"data\":\"aGk=\"}", 1, 2, NULL},
+	    {"{\"id\":\"\",\"data\":\"aGk=\"}", 1, 2, NULL},
+	    {"{\"id\":1234567890123456,\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"id\":-1,\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"id\":\"a b\",\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"id\":\"a\\\"b\",\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"id\":null,\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"data\":\"aGk=\"} ", 0, 2, NULL},
+	    {"{ \"data\" : \"aGk=\" }", 0, 2, NULL},
+	    {"{\"data\" :\"aGk=\"}", 0, 2, NULL},
+	    {"\t{\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"data\":\"aGk\\u003d\"}", 0, 2, NULL},
+	    {"{\"data\":\"aG\\/k\"}", 0, 3, NULL},
+	    {"{\"data\":\"aGk\\\"=\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk=\\\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk=\",\"x\":1}", 0, 2, NULL},
+	    {"{\"x\":1,\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"x\":\"1\",\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"id\":7,\"x\":1,\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"data\":\"aGk=\",\"eof\":true}", 0, 2, NULL},
+	    {"{\"data\":\"aGk=\",\"eof\":false}", 0, 2, NULL},
+	    {"{\"data\":\"aGk=\",\"eof\":\"yes\"}", 0, -1, "EBADREQ"},
+	    {"{\"eof\":true,\"data\":\"aGk=\"}", 0, 2, NULL},
+	    {"{\"eof\":true}", 0, 0, NULL},
+	    {"{\"data\":\"\",\"data\":\"aGk=\"}", 0, 0, NULL},
+	    {"{\"data\":\"QQ==\",\"data\":\"aGk=\"}", 0, 1, NULL},
+	    {"{\"data\":\"aGk=\",\"data\":5}", 0, 2, NULL},
+	    {"{\"data\":5}", 0, -1, "EBADREQ"},
+	    {"{\"data\":null}", 0, -1, "EBADREQ"},
+	    {"{\"data\":[\"aGk=\"]}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aG=k\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk=\"}}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk=\"", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"aGk=\"]", 0, -1, "EBADREQ"},
+	    {"[\"data\",\"aGk=\"]", 0, -1, "EBADREQ"},
+	    {"{\"Data\":\"aGk=\"}", 0, -1, "EBADREQ"},
+	    {"{\"dataX\":\"aGk=\"}", 0, -1, "EBADREQ"},
+	    {"{\"stdout\":\"aGk=\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"a\"}", 0, -1, "EBADREQ"},
+	    {"{\"}", 0, -1, "EBADREQ"},
+	    {"{\"data\":\"}", 0, -1, "EBADREQ"},
+	    {"\"}", 0, -1, "EBADREQ"},
+	};
+	char line[64], *big;
+	size_t i, n;
+	int fast;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		static char raw[AGENT_RAW_MAX];
+		struct agent_err e;
+		int eof;
+
+		fast = same_either_way(cases[i].line, strlen(cases[i].line), "data", "eof");
+		if (fast != cases[i].fast)
+			fail_msg("%s: fast path %d, not %d", cases[i].line, fast, cases[i].fast);
+		memset(&e, 0, sizeof(e));
+		if (agent_frame_parse(cases[i].line, strlen(cases[i].line), "data", "eof", raw,
+				      &eof, &e) != cases[i].result ||
+		    (cases[i].code && strcmp(e.code, cases[i].code) != 0))
+			fail_msg("%s: not %ld %s", cases[i].line, cases[i].result,
+				 cases[i].code ? cases[i].code : "");
+	}
+	/* a NUL inside the string: cJSON's string ends there, the fast path
+	 * leaves it to cJSON */
+	n = (size_t)sprintf(line, "{\"data\":\"aGk=") + 1;
+	n += (size_t)sprintf(line + n, "QQ==\"}");
+	assert_int_equal(same_either_way(line, n, "data", "eof"), 0);
+	/* the frame bound, on both sides of it */
+	big = malloc(AGENT_FRAME_MAX + 64);
+	n = (size_t)sprintf(big, "{\"id\":\"x\",\"data\":\"");
+	memset(big + n, 'A', AGENT_FRAME_MAX);
+	strcpy(big + n + AGENT_FRAME_MAX, "\"}");
+	assert_int_equal(same_either_way(big, strlen(big), "data", "eof"), 1);
+	memset(big + n, 'A', AGENT_FRAME_MAX + 4);
+	strcpy(big + n + AGENT_FRAME_MAX + 4, "\"}");
+	assert_int_equal(same_either_way(big, strlen(big), "data", "eof"), 0);
+	free(big);
+	/* the client's keys */
+	assert_int_equal(same_either_way("{\"stdout\":\"aGk=\"}", 17, "stdout", "stdin_eof"), 1);
+	assert_int_equal(same_either_way("{\"stderr\":\"aGk=\"}", 17, "stdout", "stdin_eof"), 0);
+	assert_int_equal(agent_frame_fast("{\"stderr\":\"aGk=\"}", 17, "stderr", line), 2);
+}
+
+/* A copy's write-behind: nothing until FILE_WRITE_BEHIND bytes are past the
+ * mark, then the mark moves to what was written; the bytes are the file's. */
+static void write_behind(void **state)
+{
+	char path[] = "/tmp/ember-test-behind.XXXXXX", *buf = calloc(1, FILE_WRITE_BEHIND);
+	off_t started = 0, written = 0;
+	struct stat st;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0 && buf);
+	assert_int_equal(file_write_all(fd, buf, FILE_WRITE_BEHIND - 1), 0);
+	written += FILE_WRITE_BEHIND - 1;
+	file_write_behind(fd, written, &started);
+	assert_int_equal(started, 0);
+	assert_int_equal(file_write_all(fd, buf, 1), 0);
+	written += 1;
+	file_write_behind(fd, written, &started);
+	assert_int_equal(started, FILE_WRITE_BEHIND);
+	assert_int_equal(file_write_all(fd, buf, 4096), 0);
+	file_write_behind(fd, written + 4096, &started);
+	assert_int_equal(started, FILE_WRITE_BEHIND);
+	assert_int_equal(fsync(fd), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, FILE_WRITE_BEHIND + 4096);
+	close(fd);
+	unlink(path);
+	free(buf);
+}
+
 /* The reader: lines in order, a line past 1 MiB dropped whole, then on. */
 static void reader_bounds(void **state)
 {
@@ -355,12 +678,21 @@ static void exit_codes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(base64_vectors),   cmocka_unit_test(base64_binary_round_trip),
-		cmocka_unit_test(base64_strict),    cmocka_unit_test(request_ops),
-		cmocka_unit_test(request_refusals), cmocka_unit_test(frames),
-		cmocka_unit_test(frame_lines),      cmocka_unit_test(reader_bounds),
-		cmocka_unit_test(ok_line),          cmocka_unit_test(exit_codes),
-		cmocka_unit_test(hvsock_nothing_past_ok),
+	    cmocka_unit_test(base64_vectors),
+	    cmocka_unit_test(base64_binary_round_trip),
+	    cmocka_unit_test(base64_strict),
+	    cmocka_unit_test(base64_matches_reference),
+	    cmocka_unit_test(request_ops),
+	    cmocka_unit_test(request_refusals),
+	    cmocka_unit_test(frames),
+	    cmocka_unit_test(frame_lines),
+	    cmocka_unit_test(frame_bytes_as_cjson_prints),
+	    cmocka_unit_test(frame_fast_path),
+	    cmocka_unit_test(write_behind),
+	    cmocka_unit_test(reader_bounds),
+	    cmocka_unit_test(ok_line),
+	    cmocka_unit_test(exit_codes),
+	    cmocka_unit_test(hvsock_nothing_past_ok),
 	};
 
 	return UNIT_RUN(tests);
