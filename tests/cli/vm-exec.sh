@@ -22,6 +22,10 @@ like "  name version protocol uptime" "$T_OUT" "vm1 * 1 [0-9]*"
 check "ping -j" 0 "*" ember-vm -j ping vm1
 like "  its keys" "$T_OUT" '{"name":"vm1","version":"*","protocol":1,"uptime_seconds":*}'
 check "wait on an agent that answers" 0 "*" ember-vm wait vm1 --timeout 5
+# the stand-in's guest runs in processes forked from it: none of them may
+# look like a Firecracker of the VM, or reconcile kills the guest as a stray
+check "ember-reconcile --grace 0 of the running VM: nothing to do" 0 "" ember-reconcile --grace 0
+check "  its guest still answers" 0 "*" ember-vm ping vm1
 
 ## exit status
 check "exec true: 0" 0 "" ember-vm exec vm1 -- true

@@ -1214,6 +1214,18 @@ static const char *schema_path(void)
 	return STANDIN_SCHEMA;
 }
 
+/* The command line's bytes, for standin_retitle. */
+static char *cmdline;
+static size_t cmdline_len;
+
+void standin_retitle(const char *title)
+{
+	if (!cmdline_len)
+		return;
+	memset(cmdline, 0, cmdline_len);
+	snprintf(cmdline, cmdline_len, "%s", title);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const flags[] = {"--boot-timer",	 "--no-seccomp", "--show-level",
@@ -1227,6 +1239,8 @@ int main(int argc, char **argv)
 	struct pollfd fds[64];
 	int i, j, listener;
 
+	cmdline = argv[0];
+	cmdline_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
 	for (i = 0; i < MAX_CONNECTIONS; i++)
 		conns[i].fd = -1;
 	for (i = 1; i < argc; i++) {

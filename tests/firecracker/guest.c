@@ -202,6 +202,7 @@ static pid_t spawn_guest(const char *cmd)
 
 	if (c != 0)
 		return c;
+	standin_retitle("firecracker-standin-guest");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0 || (init = fork()) < 0)
 		_exit(127);

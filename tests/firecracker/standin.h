@@ -37,6 +37,11 @@ struct guest_net {
 	int tap_fd;
 };
 int guest_start(struct guest_net *nets, int n, const char *boot_args, char **message);
+/* A process forked from the stand-in that does not exec at once (the
+ * guest's keepers) calls this: its command line becomes TITLE, so that it
+ * never looks like a Firecracker (--api-sock PATH) to ember's process scans;
+ * Firecracker itself is one process. */
+void standin_retitle(const char *title);
 void guest_stop(void);
 /* The poll set's guest and vsock part: add fds, then handle what is ready. */
 int guest_poll_fds(struct pollfd *fds, int max);
