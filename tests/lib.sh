@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib.sh: sourced by every shell test file. Prints TAP on stdout.
 #
 # A test file is a list of small cases:

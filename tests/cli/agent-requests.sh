@@ -82,7 +82,7 @@ EOF2
 like "EBADREQ, then the ping" "$T_OUT" '{"id":"w","error":{"code":"EBADREQ","message":"'"'"'data'"'"' is not valid base64"}}
 {"id":"p","ok":true,*}'
 is "the target untouched" "$(cat "$T_TMP/t")" old
-is "no temporary file left" "$(ls -A "$T_TMP" | grep -c ember-)" 0
+is "no temporary file left" "$(find "$T_TMP" -mindepth 1 -maxdepth 1 -name '*ember-*' | grep -c .)" 0
 check "then a new connection's ping answers" 0 "ok $VERSION 1" C ping
 
 send 2 "invalid base64 in a stdin frame ends the exec with the error" <<EOF2

@@ -203,7 +203,7 @@ is "the agent's process maps only libc, libm, libcjson and ld.so" "$(without_san
 C exec --command 'cat /proc/$PPID/maps' >"$T_TMP/conn.maps"
 is "and so does a connection's after exec and the file ops" "$(without_sanitizer "$(maps "$T_TMP/conn.maps")")" "ld-linux-x86 libc libcjson libm "
 ok "no state directory was made" test ! -e "$EMBER_STATE_DIR"
-is "no database open" "$(ls -l /proc/$MAIN/fd | grep -c -e '\.db' -e sqlite)" 0
+is "no database open" "$(for t_f in /proc/"$MAIN"/fd/*; do readlink "$t_f"; done | grep -c -e '\.db' -e sqlite)" 0
 
 ## PID 1: orphans reaped, SIGINT reboots (in a PID namespace, the reboot of
 ## its init ends it with SIGHUP)

@@ -44,7 +44,7 @@ echo old >"$L/keep"
 check "a missing guest path: 1" 1 "" ember-vm cp "vm1:$G/missing" "$L/keep"
 like "  saying so" "$T_ERR" "ember-vm: *$G/missing*"
 is "  the local file untouched" "$(cat "$L/keep")" old
-is "  no temporary file left" "$(ls "$L" | grep -c tmp)" 0
+is "  no temporary file left" "$(find "$L" -mindepth 1 -maxdepth 1 -name '*tmp*' | grep -c .)" 0
 check "a missing local file: 1" 1 "" ember-vm cp "$L/missing" "vm1:$G/x"
 like "  saying so" "$T_ERR" "ember-vm: unable to open '$L/missing': No such file or directory*"
 ok "  nothing made in the guest" test ! -e "$G/x"
