@@ -45,34 +45,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# the guest: the agent, and a plain copier on vsock port 9 (the reference)
-COPIER='import os, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen()
-while True:
-    c, _ = s.accept()
-    f = c.makefile("rb")
-    mode, path = f.readline().decode().split()
-    if mode in ("in", "in+fsync"):
-        with open(path, "wb") as out:
-            while True:
-                b = f.read1(1 << 20)
-                if not b:
-                    break
-                out.write(b)
-            if mode == "in+fsync":
-                out.flush()
-                os.fsync(out.fileno())
-        c.sendall(b"done\n")
-    else:
-        with open(path, "rb") as src:
-            c.sendfile(src)
-    f.close()  # the file object holds the socket open too
-    c.close()'
+# the guest: the agent, and a plain copier on vsock port 9 (the reference:
+# tests/bench/rawcat.py, as exec.sh's)
 SOCK=$T/api.sock V=$T/v.sock
 head -c 4096 /dev/zero >"$T/vmlinux"
-EMBER_STANDIN_GUEST="$PY -c '$COPIER' \"\$EMBER_STANDIN_VSOCK_DIR/9\" & exec ember-agent serve --uds \"\$EMBER_STANDIN_VSOCK_DIR/1024\"" \
+EMBER_STANDIN_GUEST="$PY '$here/rawcat.py' serve \"\$EMBER_STANDIN_VSOCK_DIR/9\" & exec ember-agent serve --uds \"\$EMBER_STANDIN_VSOCK_DIR/1024\"" \
 	"$STANDIN" --api-sock "$SOCK" --id bench >"$T/standin.log" 2>&1 &
 pids+=($!)
 for ((i = 0; i < 100; i++)); do [ -S "$SOCK" ] && break; sleep 0.05; done
@@ -113,35 +90,17 @@ size=$((256 * 1024 * 1024))
 head -c "$size" /dev/urandom >"$T/f256"
 mbs() { awk -v b="$size" -v ns="$1" 'BEGIN { printf "%.0f", b / (ns / 1e9) / 1e6 }'; }
 now() { date +%s%N; }
-# plain: CONNECT 9, a header line, then the bytes (the copier answers
-# "done"); in+fsync and out+fsync also fsync the file written, as cp does
+# plain: rawcat.py through CONNECT 9, the bytes and nothing else; in+fsync
+# and out+fsync also fsync the file written, as cp does
 plain() { # in|in+fsync|out|out+fsync PATH LOCAL
-	$PY - "$V" "$@" <<'EOF2'
-import os, socket, sys
-v, mode, path = sys.argv[1:4]
-s = socket.socket(socket.AF_UNIX)
-s.connect(v)
-s.sendall(b"CONNECT 9\n")
-line = b""
-while not line.endswith(b"\n"):
-    line += s.recv(1)
-s.sendall(("%s %s\n" % (mode, path)).encode())
-if mode.startswith("in"):
-    with open(sys.argv[4], "rb") as f:
-        s.sendfile(f)
-    s.shutdown(socket.SHUT_WR)
-    assert s.makefile("rb").readline() == b"done\n"
-else:
-    with open(sys.argv[4], "wb") as out:
-        while True:
-            b = s.recv(1 << 20)
-            if not b:
-                break
-            out.write(b)
-        if mode == "out+fsync":
-            out.flush()
-            os.fsync(out.fileno())
-EOF2
+	local op
+	case $1 in
+	in) op="put" ;;
+	in+fsync) op="put+fsync" ;;
+	out) op="get" ;;
+	out+fsync) op="get+fsync" ;;
+	esac
+	$PY "$here/rawcat.py" "$op" "$V" 9 "$3" "$2"
 }
 # Rounds interleaved, each copy timed alone: its destination removed and
 # everything written back first (untimed), so that no copy pays for the one
